@@ -1,0 +1,52 @@
+/**
+ * The MeetTime worker: middleware, routes and the one place where errors
+ * become responses. Meeting rules live in the MeetingRoom Durable Object.
+ */
+import { Hono } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { meetings } from "./api/meetings";
+import { system } from "./api/system";
+import type { Env } from "./env";
+import { AppError, type ErrorCode } from "./errors";
+import { log } from "./log";
+
+export { MeetingRoom } from "./meeting/meeting";
+
+const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
+  400: "VALIDATION_FAILED",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  413: "PAYLOAD_TOO_LARGE",
+  415: "UNSUPPORTED_MEDIA_TYPE",
+  429: "RATE_LIMITED",
+};
+
+/** Maps anything thrown to the contract's error; unexpected errors are logged and answered as a bare 500. */
+function toAppError(error: unknown, requestIdValue: string): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof HTTPException && HTTP_EXCEPTION_CODES[error.status]) {
+    return new AppError(HTTP_EXCEPTION_CODES[error.status] as ErrorCode, error.message || "invalid request");
+  }
+  log("error", "request.internal_error", { requestId: requestIdValue, error: String(error) });
+  return new AppError("INTERNAL", "internal error");
+}
+
+const app = new Hono<{ Bindings: Env }>()
+  .use(requestId({ limitLength: 128 }))
+  .use(secureHeaders({ crossOriginResourcePolicy: false }))
+  .route("/", system)
+  .route("/api/meetings", meetings);
+
+app.notFound(() => {
+  throw new AppError("NOT_FOUND", "no such route");
+});
+
+app.onError((error, c) => {
+  const appError = toAppError(error, c.var.requestId);
+  return c.json({ error: appError.toBody() }, appError.status);
+});
+
+export default app;

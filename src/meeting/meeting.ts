@@ -1,0 +1,737 @@
+/**
+ * One meeting, one Durable Object. It owns every meeting rule: who may do
+ * what, single-use join tokens, versions, presence, chat and expiry. The
+ * worker reaches it through typed RPC for REST and through `fetch` for the
+ * WebSocket upgrade; sockets are hibernatable, so a quiet meeting costs
+ * nothing and a woken one rebuilds its state from storage and attachments.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { signToken, type TokenClaims, type TokenKind } from "../auth/tokens";
+import { loadConfig, requireJwtSecret } from "../config";
+import type { Env } from "../env";
+import { AppError, errorResponse, type Outcome } from "../errors";
+import { log } from "../log";
+import type {
+  ChatMessageData,
+  CreateMeetingInput,
+  DatetimeUpdateInput,
+  KickInput,
+  MeetingData,
+  MintTokensInput,
+  ParticipantData,
+} from "../protocol/schemas";
+import { parseClientFrame } from "./frames";
+import { FrameRateLimits } from "./rate-limits";
+import {
+  CLOSE,
+  closeQuietly,
+  encodeAck,
+  encodeError,
+  encodeEvent,
+  type SocketIdentity,
+  SocketRegistry,
+  sendQuietly,
+} from "./sockets";
+import { type ChatRow, DEFAULT_STATE, type MeetingRow, MeetingStore, type ParticipantRow } from "./store";
+
+/** Internal header by which the worker hands verified token claims to the object. */
+export const CLAIMS_HEADER = "x-meettime-claims";
+export const SINCE_HEADER = "x-meettime-since";
+export const SUBPROTOCOL_HEADER = "x-meettime-subprotocol";
+
+const CHAT_ON_JOIN = 50;
+/** A socket silent (no ping, no frame) this long is dropped by the next sweep. */
+export const SILENCE_LIMIT_MS = 60_000;
+export const SWEEP_INTERVAL_MS = 30_000;
+
+const HOST_ONLY: readonly TokenKind[] = ["host"];
+const MEMBERS: readonly TokenKind[] = ["host", "session"];
+const ANY_TOKEN: readonly TokenKind[] = ["host", "session", "join"];
+
+export interface CreateResult {
+  meeting: MeetingData;
+  hostToken: string;
+  participant: ParticipantData;
+}
+export interface JoinResult {
+  meeting: MeetingData;
+  participant: ParticipantData;
+  sessionToken: string;
+  wsUrl: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+const wholeSeconds = (ms: number) => Math.floor(ms / 1000) * 1000;
+
+export class MeetingRoom extends DurableObject<Env> {
+  private readonly store: MeetingStore;
+  private readonly sockets: SocketRegistry;
+  private readonly rateLimits = new FrameRateLimits();
+  /** undefined: not read yet since this instance started; null: no meeting here. */
+  private cachedMeeting: MeetingRow | null | undefined;
+  private lastSeq: number | undefined;
+  private alarmAt: number | null | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new MeetingStore(ctx.storage);
+    this.sockets = new SocketRegistry(ctx.getWebSockets());
+    // Answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  private get config() {
+    return loadConfig(this.env);
+  }
+
+  // ------------------------------------------------------------------ RPC for REST
+
+  async create(meetingId: string, input: CreateMeetingInput): Promise<Outcome<CreateResult>> {
+    return this.outcome("create", async () => {
+      const config = this.config;
+      const secret = requireJwtSecret(config);
+      if (this.meeting()) throw new AppError("INTERNAL", "meeting id already in use");
+      const maxParticipants = input.maxParticipants ?? config.maxParticipantsPerMeeting;
+      if (maxParticipants > config.maxParticipantsPerMeeting) {
+        throw new AppError("VALIDATION_FAILED", "request validation failed", {
+          fields: { maxParticipants: [`must be at most ${config.maxParticipantsPerMeeting}`] },
+        });
+      }
+      const now = Date.now();
+      const host: ParticipantRow = {
+        id: crypto.randomUUID(),
+        name: input.hostName,
+        role: "host",
+        joinedAt: now,
+        state: DEFAULT_STATE,
+        removedAt: null,
+        removedReason: null,
+      };
+      const meeting: MeetingRow = {
+        id: meetingId,
+        title: input.title,
+        status: "active",
+        scheduledAt: input.scheduledAt,
+        durationMinutes: input.durationMinutes,
+        timezone: input.timezone,
+        version: 1,
+        maxParticipants,
+        hostId: host.id,
+        createdAt: now,
+        updatedAt: now,
+        endedAt: null,
+        expiresAt: input.scheduledAt + input.durationMinutes * 60_000 + config.meetingExpiryMs,
+      };
+      this.store.create(meeting, host);
+      this.cachedMeeting = meeting;
+      this.lastSeq = 0;
+      await this.scheduleAlarm();
+      const hostToken = await this.signHostToken(secret, meeting);
+      log("info", "meeting.created", { meetingId });
+      return { meeting: this.meetingView(meeting), hostToken, participant: this.participantView(host) };
+    });
+  }
+
+  async join(claims: TokenClaims, displayName: string): Promise<Outcome<JoinResult>> {
+    return this.outcome("join", async () => {
+      const secret = requireJwtSecret(this.config);
+      const meeting = this.requireMeeting();
+      if (claims.kind !== "join") throw new AppError("FORBIDDEN", "joining takes a join token");
+      const token = this.store.joinToken(claims.tokenId);
+      if (!token) throw new AppError("UNAUTHORIZED", "invalid token");
+      if (meeting.status === "ended") throw new AppError("MEETING_ENDED", "the meeting has ended");
+      if (token.redeemedAt !== null) throw new AppError("TOKEN_ALREADY_USED", "this join token was already used");
+      if (this.store.listedCount() >= meeting.maxParticipants) {
+        throw new AppError("MEETING_FULL", `the meeting is full (${meeting.maxParticipants} participants)`);
+      }
+      const now = Date.now();
+      const participant: ParticipantRow = {
+        id: crypto.randomUUID(),
+        name: displayName,
+        role: "participant",
+        joinedAt: now,
+        state: DEFAULT_STATE,
+        removedAt: null,
+        removedReason: null,
+      };
+      // Check and redemption run without an await in between: the object's
+      // single thread makes concurrent redemptions of one token exactly-once.
+      this.ctx.storage.transactionSync(() => {
+        this.store.insertParticipant(participant);
+        this.store.redeemJoinToken(token.id, participant.id, now);
+      });
+      const sessionToken = await signToken(secret, {
+        meetingId: meeting.id,
+        kind: "session",
+        tokenId: crypto.randomUUID(),
+        participantId: participant.id,
+        expiresAt: wholeSeconds(Math.min(now + this.config.tokenExpiryMs, meeting.expiresAt)),
+      });
+      log("info", "meeting.joined", { meetingId: meeting.id, participantId: participant.id });
+      return {
+        meeting: this.meetingView(meeting),
+        participant: this.participantView(participant),
+        sessionToken,
+        wsUrl: `/api/meetings/${meeting.id}/ws`,
+      };
+    });
+  }
+
+  async read(claims: TokenClaims): Promise<Outcome<{ meeting: MeetingData }>> {
+    return this.outcome("read", () => {
+      const { meeting } = this.authorize(claims, ANY_TOKEN);
+      return { meeting: this.meetingView(meeting) };
+    });
+  }
+
+  async terminate(claims: TokenClaims): Promise<Outcome<{ meeting: MeetingData }>> {
+    return this.outcome("terminate", async () => {
+      const { meeting } = this.authorizeActive(claims, HOST_ONLY);
+      const now = Date.now();
+      const ended: MeetingRow = {
+        ...meeting,
+        status: "ended",
+        endedAt: now,
+        updatedAt: now,
+        expiresAt: now + this.config.meetingExpiryMs,
+      };
+      this.store.markEnded(ended);
+      this.cachedMeeting = ended;
+      this.sockets.broadcast(encodeEvent({ type: "meeting:terminated", data: {} }));
+      this.closeAll(CLOSE.TERMINATED, "meeting terminated");
+      await this.scheduleAlarm();
+      log("info", "meeting.terminated", { meetingId: meeting.id });
+      return { meeting: this.meetingView(ended) };
+    });
+  }
+
+  async mintJoinTokens(
+    claims: TokenClaims,
+    input: MintTokensInput,
+  ): Promise<Outcome<{ tokens: { token: string; expiresAt: string }[] }>> {
+    return this.outcome("mintJoinTokens", async () => {
+      const secret = requireJwtSecret(this.config);
+      const { meeting } = this.authorizeActive(claims, HOST_ONLY);
+      const now = Date.now();
+      let expiresAt = now + this.config.tokenExpiryMs;
+      if (input.expiresInHours !== undefined) {
+        expiresAt = now + input.expiresInHours * 3_600_000;
+        if (expiresAt > meeting.expiresAt) {
+          throw new AppError("VALIDATION_FAILED", "expiresInHours reaches beyond the meeting's expiry", {
+            fields: { expiresInHours: [`must end by ${iso(meeting.expiresAt)}`] },
+          });
+        }
+      }
+      expiresAt = wholeSeconds(Math.min(expiresAt, meeting.expiresAt));
+      const tokens = Array.from({ length: input.count }, () => ({
+        id: crypto.randomUUID(),
+        name: input.name ?? null,
+        expiresAt,
+      }));
+      this.ctx.storage.transactionSync(() => this.store.insertJoinTokens(tokens));
+      const signed = await Promise.all(
+        tokens.map((token) =>
+          signToken(secret, { meetingId: meeting.id, kind: "join", tokenId: token.id, expiresAt: token.expiresAt }),
+        ),
+      );
+      return { tokens: signed.map((token) => ({ token, expiresAt: iso(expiresAt) })) };
+    });
+  }
+
+  async mintHostToken(claims: TokenClaims): Promise<Outcome<{ hostToken: string; expiresAt: string }>> {
+    return this.outcome("mintHostToken", async () => {
+      const secret = requireJwtSecret(this.config);
+      const { meeting } = this.authorizeActive(claims, HOST_ONLY);
+      const hostToken = await this.signHostToken(secret, meeting);
+      return { hostToken, expiresAt: iso(wholeSeconds(meeting.expiresAt)) };
+    });
+  }
+
+  async updateDatetime(
+    claims: TokenClaims,
+    update: DatetimeUpdateInput,
+    ifMatchVersion?: number,
+  ): Promise<Outcome<{ meeting: MeetingData }>> {
+    return this.outcome("updateDatetime", async () => {
+      const { meeting, participant } = this.authorizeActive(claims, HOST_ONLY);
+      return { meeting: await this.reschedule(meeting, participant.id, update, ifMatchVersion) };
+    });
+  }
+
+  async kick(claims: TokenClaims, input: KickInput): Promise<Outcome<{ participantId: string }>> {
+    return this.outcome("kick", () => {
+      const { participant } = this.authorizeActive(claims, HOST_ONLY);
+      return { participantId: this.kickParticipant(participant.id, input) };
+    });
+  }
+
+  async leave(claims: TokenClaims): Promise<Outcome<{ participantId: string }>> {
+    return this.outcome("leave", () => {
+      const { participant } = this.authorizeActive(claims, MEMBERS);
+      return { participantId: this.leaveMeeting(participant) };
+    });
+  }
+
+  // ------------------------------------------------------------------ meeting rules
+
+  private async reschedule(
+    meeting: MeetingRow,
+    updatedBy: string,
+    update: DatetimeUpdateInput,
+    ifMatchVersion?: number,
+  ): Promise<MeetingData> {
+    // expectedVersion and If-Match are both preconditions: either one being stale refuses the change.
+    const stale = [update.expectedVersion, ifMatchVersion].find((v) => v !== undefined && v !== meeting.version);
+    if (stale !== undefined) {
+      throw new AppError("VERSION_CONFLICT", `the meeting is at version ${meeting.version}, not ${stale}`, {
+        meeting: this.meetingView(meeting),
+      });
+    }
+    const scheduledAt = update.scheduledAt ?? meeting.scheduledAt;
+    const durationMinutes = update.durationMinutes ?? meeting.durationMinutes;
+    const now = Date.now();
+    const next: MeetingRow = {
+      ...meeting,
+      scheduledAt,
+      durationMinutes,
+      timezone: update.timezone ?? meeting.timezone,
+      version: meeting.version + 1,
+      updatedAt: now,
+      expiresAt: scheduledAt + durationMinutes * 60_000 + this.config.meetingExpiryMs,
+    };
+    this.store.updateSchedule(next);
+    this.cachedMeeting = next;
+    const view = this.meetingView(next);
+    this.sockets.broadcast(encodeEvent({ type: "meeting:datetime:changed", data: { meeting: view, updatedBy } }));
+    await this.scheduleAlarm();
+    log("info", "meeting.rescheduled", { meetingId: meeting.id, version: next.version });
+    return view;
+  }
+
+  private kickParticipant(hostId: string, { participantId, reason }: KickInput): string {
+    if (participantId === hostId) throw new AppError("VALIDATION_FAILED", "the host cannot kick itself");
+    const target = this.store.participant(participantId);
+    if (!target || target.removedAt !== null) throw new AppError("NOT_FOUND", "no such participant in this meeting");
+    this.store.removeParticipant(target.id, "kicked", Date.now());
+    const ws = this.sockets.retire(target.id);
+    if (ws) {
+      sendQuietly(ws, encodeEvent({ type: "meeting:kicked", data: { reason: reason || "removed by the host" } }));
+      closeQuietly(ws, CLOSE.KICKED, "kicked");
+    }
+    this.sockets.broadcast(
+      encodeEvent({ type: "meeting:participant-left", data: { participantId, reason: "kicked" } }),
+    );
+    log("info", "meeting.kicked", { meetingId: this.meeting()?.id, participantId });
+    return participantId;
+  }
+
+  /** The host stays listed and may come back; anyone else is removed and their session revoked. */
+  private leaveMeeting(participant: ParticipantRow): string {
+    const isHost = participant.role === "host";
+    if (!isHost) this.store.removeParticipant(participant.id, "left", Date.now());
+    const ws = this.sockets.retire(participant.id);
+    if (ws) closeQuietly(ws, CLOSE.NORMAL, "left");
+    if (ws || !isHost) {
+      this.sockets.broadcast(
+        encodeEvent({ type: "meeting:participant-left", data: { participantId: participant.id, reason: "left" } }),
+      );
+    }
+    log("info", "meeting.left", { meetingId: this.meeting()?.id, participantId: participant.id });
+    return participant.id;
+  }
+
+  // ------------------------------------------------------------------ access
+
+  private meeting(): MeetingRow | null {
+    if (this.cachedMeeting === undefined) this.cachedMeeting = this.store.load();
+    return this.cachedMeeting;
+  }
+
+  /** The meeting, or 404. A meeting past its expiry is gone even if its alarm has not run yet. */
+  private requireMeeting(): MeetingRow {
+    const meeting = this.meeting();
+    if (!meeting) throw new AppError("NOT_FOUND", "meeting not found");
+    if (Date.now() >= meeting.expiresAt) {
+      void this.ctx.storage.setAlarm(Date.now());
+      this.alarmAt = undefined;
+      throw new AppError("NOT_FOUND", "meeting not found");
+    }
+    return meeting;
+  }
+
+  /**
+   * Checks what only the meeting knows about a verified token, in the
+   * contract's order: meeting exists (404), token still good (401 spent join
+   * token, 403 revoked session), kind allowed for the action (403).
+   */
+  private authorize(
+    claims: TokenClaims,
+    allowed: readonly TokenKind[],
+  ): { meeting: MeetingRow; participant: ParticipantRow | null } {
+    const meeting = this.requireMeeting();
+    let participant: ParticipantRow | null = null;
+    if (claims.kind === "join") {
+      const token = this.store.joinToken(claims.tokenId);
+      if (!token || token.redeemedAt !== null) throw new AppError("UNAUTHORIZED", "this join token was already used");
+    } else {
+      participant = claims.participantId ? this.store.participant(claims.participantId) : null;
+      const expectedRole = claims.kind === "host" ? "host" : "participant";
+      if (!participant || participant.role !== expectedRole) throw new AppError("UNAUTHORIZED", "invalid token");
+      if (participant.removedAt !== null) {
+        throw new AppError("FORBIDDEN", `this session was revoked (${participant.removedReason ?? "left"})`);
+      }
+    }
+    if (!allowed.includes(claims.kind)) {
+      throw new AppError(
+        "FORBIDDEN",
+        allowed === HOST_ONLY ? "only the host may do this" : "this token may not do this",
+      );
+    }
+    return { meeting, participant };
+  }
+
+  /** `authorize` for actions that need a participant and an active meeting (410 once ended). */
+  private authorizeActive(
+    claims: TokenClaims,
+    allowed: readonly TokenKind[],
+  ): { meeting: MeetingRow; participant: ParticipantRow } {
+    const { meeting, participant } = this.authorize(claims, allowed);
+    if (meeting.status === "ended") throw new AppError("MEETING_ENDED", "the meeting has ended");
+    // Only host and session tokens are ever allowed here, and both resolve to a participant.
+    return { meeting, participant: participant as ParticipantRow };
+  }
+
+  private signHostToken(secret: string, meeting: MeetingRow): Promise<string> {
+    return signToken(secret, {
+      meetingId: meeting.id,
+      kind: "host",
+      tokenId: crypto.randomUUID(),
+      participantId: meeting.hostId,
+      expiresAt: wholeSeconds(meeting.expiresAt),
+    });
+  }
+
+  /** Runs an RPC action; expected failures travel back as data in the contract's shape. */
+  private async outcome<T>(action: string, run: () => T | Promise<T>): Promise<Outcome<T>> {
+    try {
+      return { ok: true, value: await run() };
+    } catch (error) {
+      if (error instanceof AppError) return { ok: false, error: error.toBody() };
+      log("error", "meeting.internal_error", { action, meetingId: this.cachedMeeting?.id, error: String(error) });
+      return { ok: false, error: { code: "INTERNAL", message: "internal error" } };
+    }
+  }
+
+  // ------------------------------------------------------------------ views
+
+  private participantView(p: ParticipantRow): ParticipantData {
+    return {
+      id: p.id,
+      name: p.name,
+      role: p.role,
+      connected: this.sockets.isConnected(p.id),
+      joinedAt: iso(p.joinedAt),
+      state: p.state,
+    };
+  }
+
+  /** Once a meeting has ended only its host is listed: everyone else's attendance ended with it. */
+  private meetingView(m: MeetingRow): MeetingData {
+    const listed = this.store.listedParticipants().filter((p) => m.status === "active" || p.role === "host");
+    return {
+      id: m.id,
+      title: m.title,
+      status: m.status,
+      scheduledAt: iso(m.scheduledAt),
+      durationMinutes: m.durationMinutes,
+      timezone: m.timezone,
+      version: m.version,
+      maxParticipants: m.maxParticipants,
+      createdAt: iso(m.createdAt),
+      updatedAt: iso(m.updatedAt),
+      expiresAt: iso(m.expiresAt),
+      participantCount: listed.length,
+      participants: listed.map((p) => this.participantView(p)),
+    };
+  }
+
+  private chatView(row: ChatRow): ChatMessageData {
+    return {
+      id: row.id,
+      seq: row.seq,
+      participantId: row.participantId,
+      name: row.name,
+      text: row.text,
+      ts: iso(row.ts),
+    };
+  }
+
+  // ------------------------------------------------------------------ WebSockets
+
+  /** The WebSocket upgrade, forwarded by the worker after it verified the token. */
+  async fetch(request: Request): Promise<Response> {
+    try {
+      const claims = JSON.parse(request.headers.get(CLAIMS_HEADER) ?? "null") as TokenClaims | null;
+      if (!claims) throw new AppError("UNAUTHORIZED", "missing token");
+      const sinceHeader = request.headers.get(SINCE_HEADER);
+      const since = sinceHeader === null ? undefined : Number(sinceHeader);
+      const { meeting, participant } = this.authorizeActive(claims, MEMBERS);
+      return await this.acceptSocket(meeting, participant, since, request.headers.has(SUBPROTOCOL_HEADER));
+    } catch (error) {
+      if (error instanceof AppError) return errorResponse(error);
+      log("error", "meeting.internal_error", { action: "connect", error: String(error) });
+      return errorResponse(new AppError("INTERNAL", "internal error"));
+    }
+  }
+
+  private async acceptSocket(
+    meeting: MeetingRow,
+    participant: ParticipantRow,
+    since: number | undefined,
+    answerSubprotocol: boolean,
+  ): Promise<Response> {
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [participant.id]);
+    const identity: SocketIdentity = {
+      participantId: participant.id,
+      role: participant.role,
+      name: participant.name,
+      connectedAt: Date.now(),
+    };
+    const replaced = this.sockets.add(server, identity);
+    if (replaced) {
+      sendQuietly(replaced, encodeEvent({ type: "session:replaced", data: {} }));
+      closeQuietly(replaced, CLOSE.REPLACED, "replaced by a newer connection");
+    }
+    const self = this.participantView(participant);
+    const chat = this.store.chatHistory(since, CHAT_ON_JOIN).map((row) => this.chatView(row));
+    server.send(encodeEvent({ type: "meeting:joined", data: { self, meeting: this.meetingView(meeting), chat } }));
+    if (!replaced) {
+      this.sockets.broadcast(
+        encodeEvent({ type: "meeting:participant-joined", data: { participant: self } }),
+        participant.id,
+      );
+    }
+    await this.scheduleAlarm();
+    log("debug", "meeting.connected", { meetingId: meeting.id, participantId: participant.id, replaced: !!replaced });
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: answerSubprotocol ? { "Sec-WebSocket-Protocol": "meettime" } : undefined,
+    });
+  }
+
+  async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const identity = this.sockets.identity(ws);
+    if (!identity) return; // A socket we retired; its close is on the way.
+    const now = Date.now();
+    this.sockets.touch(ws, now);
+    const parsed = parseClientFrame(message);
+    let acked = false;
+    const ack = () => {
+      if (parsed.id !== undefined && !acked) sendQuietly(ws, encodeAck(parsed.id));
+      acked = true;
+    };
+    try {
+      if (!parsed.ok) throw parsed.error;
+      if (!this.rateLimits.allow(identity.participantId, parsed.frame.type, now)) {
+        throw new AppError("RATE_LIMITED", `too many ${parsed.frame.type} frames; slow down`);
+      }
+      await this.handleFrame(identity, parsed.frame, ack);
+      ack();
+    } catch (error) {
+      const appError = error instanceof AppError ? error : this.internalError("message", error);
+      sendQuietly(ws, encodeError(appError.toBody(), parsed.id));
+      if (appError.code === "RATE_LIMITED" && this.rateLimits.refuse(ws, now)) {
+        log("warn", "meeting.rate_limited", { meetingId: this.meeting()?.id, participantId: identity.participantId });
+        this.disconnect(ws, CLOSE.FLOODING, "too many refused frames");
+      }
+    }
+  }
+
+  private async handleFrame(
+    sender: SocketIdentity,
+    frame: import("../protocol/schemas").ClientFrameData,
+    ack: () => void,
+  ): Promise<void> {
+    switch (frame.type) {
+      case "chat:message":
+        return this.relayChat(sender, frame.data.text);
+      case "webrtc:offer":
+      case "webrtc:answer":
+        return this.relaySignal(
+          frame.data.to,
+          encodeEvent({ type: frame.type, data: { from: sender.participantId, sdp: frame.data.sdp } }),
+        );
+      case "webrtc:ice-candidate":
+        return this.relaySignal(
+          frame.data.to,
+          encodeEvent({ type: frame.type, data: { from: sender.participantId, candidate: frame.data.candidate } }),
+        );
+      case "participant:update":
+        return this.updateState(sender.participantId, frame.data);
+      case "meeting:datetime:update": {
+        const { meeting } = this.activeMeetingFor(sender, "host");
+        await this.reschedule(meeting, sender.participantId, frame.data);
+        return;
+      }
+      case "host:kick-participant":
+        this.activeMeetingFor(sender, "host");
+        this.kickParticipant(sender.participantId, frame.data);
+        return;
+      case "meeting:leave": {
+        const { participant } = this.activeMeetingFor(sender, "participant");
+        ack(); // Before the socket closes under it.
+        this.leaveMeeting(participant);
+        return;
+      }
+      default:
+        return assertNever(frame);
+    }
+  }
+
+  /** The live meeting and the sender's row, checking the sender's role for host events. */
+  private activeMeetingFor(
+    sender: SocketIdentity,
+    needs: "host" | "participant",
+  ): { meeting: MeetingRow; participant: ParticipantRow } {
+    if (needs === "host" && sender.role !== "host") throw new AppError("FORBIDDEN", "only the host may do this");
+    const meeting = this.requireMeeting();
+    if (meeting.status === "ended") throw new AppError("MEETING_ENDED", "the meeting has ended");
+    const participant = this.store.participant(sender.participantId);
+    if (!participant || participant.removedAt !== null) throw new AppError("FORBIDDEN", "this session was revoked");
+    return { meeting, participant };
+  }
+
+  private relayChat(sender: SocketIdentity, text: string): void {
+    if (this.lastSeq === undefined) this.lastSeq = this.store.lastChatSeq();
+    const row: ChatRow = {
+      seq: this.lastSeq + 1,
+      id: crypto.randomUUID(),
+      participantId: sender.participantId,
+      name: sender.name,
+      text,
+      ts: Date.now(),
+    };
+    this.store.appendChat(row);
+    this.lastSeq = row.seq;
+    this.sockets.broadcast(encodeEvent({ type: "chat:new-message", data: this.chatView(row) }));
+  }
+
+  private relaySignal(to: string, frame: string): void {
+    const target = this.sockets.socketOf(to);
+    if (!target) throw new AppError("NOT_FOUND", "no connected participant with that id");
+    sendQuietly(target, frame);
+  }
+
+  private updateState(participantId: string, update: Partial<ParticipantRow["state"]>): void {
+    const participant = this.store.participant(participantId);
+    if (!participant || participant.removedAt !== null) throw new AppError("FORBIDDEN", "this session was revoked");
+    const state = { ...participant.state, ...update };
+    this.store.updateState(participantId, state);
+    this.sockets.broadcast(encodeEvent({ type: "participant:updated", data: { participantId, state } }));
+  }
+
+  async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.dropped(ws);
+    // Echo the close so the browser sees a clean close, not 1006.
+    closeQuietly(ws, code === 1005 || code === 1006 || code === 1015 ? CLOSE.NORMAL : code, reason);
+  }
+
+  async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
+    log("debug", "meeting.socket_error", { meetingId: this.cachedMeeting?.id, error: String(error) });
+    this.dropped(ws);
+  }
+
+  /** A socket went away by itself: its participant stays listed, now disconnected. */
+  private dropped(ws: WebSocket): void {
+    const identity = this.sockets.forget(ws);
+    if (!identity) return;
+    this.sockets.broadcast(
+      encodeEvent({
+        type: "meeting:participant-left",
+        data: { participantId: identity.participantId, reason: "disconnected" },
+      }),
+    );
+  }
+
+  /** Closes a live socket on the server's initiative and reports it as disconnected. */
+  private disconnect(ws: WebSocket, code: number, reason: string): void {
+    const identity = this.sockets.identity(ws);
+    if (!identity) return;
+    this.sockets.retire(identity.participantId);
+    closeQuietly(ws, code, reason);
+    this.sockets.broadcast(
+      encodeEvent({
+        type: "meeting:participant-left",
+        data: { participantId: identity.participantId, reason: "disconnected" },
+      }),
+    );
+  }
+
+  private closeAll(code: number, reason: string): void {
+    for (const ws of [...this.sockets.sockets()]) {
+      const identity = this.sockets.identity(ws);
+      if (identity) this.sockets.retire(identity.participantId);
+      closeQuietly(ws, code, reason);
+    }
+  }
+
+  private internalError(action: string, error: unknown): AppError {
+    log("error", "meeting.internal_error", { action, meetingId: this.cachedMeeting?.id, error: String(error) });
+    return new AppError("INTERNAL", "internal error");
+  }
+
+  // ------------------------------------------------------------------ alarm: expiry and liveness
+
+  /**
+   * One alarm serves two schedules: the meeting's expiry, and a liveness
+   * sweep every SWEEP_INTERVAL_MS while sockets are connected. An alarm that
+   * fires early is harmless: the handler re-reads state and re-arms.
+   */
+  private async scheduleAlarm(): Promise<void> {
+    const meeting = this.meeting();
+    if (!meeting) return;
+    const sweepAt = this.sockets.size > 0 ? Date.now() + SWEEP_INTERVAL_MS : Number.POSITIVE_INFINITY;
+    const target = Math.min(meeting.expiresAt, sweepAt);
+    if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
+    if (this.alarmAt !== null && this.alarmAt <= target) return;
+    this.alarmAt = target;
+    await this.ctx.storage.setAlarm(target);
+  }
+
+  async alarm(): Promise<void> {
+    this.alarmAt = null; // This alarm is spent; whatever runs next re-arms it.
+    const meeting = this.meeting();
+    if (!meeting) return;
+    const now = Date.now();
+    if (now >= meeting.expiresAt) {
+      await this.expire(meeting);
+      return;
+    }
+    this.sweepSilentSockets(now);
+    await this.scheduleAlarm();
+  }
+
+  private sweepSilentSockets(now: number): void {
+    for (const ws of [...this.sockets.sockets()]) {
+      const lastPing = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+      const lastHeard = Math.max(lastPing, this.sockets.lastActivityAt(ws));
+      if (now - lastHeard > SILENCE_LIMIT_MS) this.disconnect(ws, CLOSE.SILENT, "no heartbeat");
+    }
+  }
+
+  /** Deletes the meeting: sockets closed, every row and the alarm gone. Safe to run twice. */
+  private async expire(meeting: MeetingRow): Promise<void> {
+    this.closeAll(CLOSE.TERMINATED, "meeting expired");
+    await this.store.deleteEverything();
+    this.cachedMeeting = null;
+    this.lastSeq = undefined;
+    this.alarmAt = null;
+    log("info", "meeting.expired", { meetingId: meeting.id });
+  }
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled frame ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,158 @@
+/**
+ * The meeting's live sockets. Identity lives in each socket's attachment so
+ * it survives hibernation; the in-memory index (who is connected, with which
+ * role) is rebuilt from the attachments when the object wakes, so the hot
+ * path never reads storage.
+ */
+import type { ErrorBody } from "../errors";
+import type { ServerEventData } from "../protocol/schemas";
+
+/** Close codes of API.md, plus 1001 for a socket dropped for silence. */
+export const CLOSE = {
+  NORMAL: 1000,
+  SILENT: 1001,
+  TERMINATED: 4000,
+  KICKED: 4003,
+  FLOODING: 4008,
+  REPLACED: 4009,
+} as const;
+
+export interface SocketIdentity {
+  participantId: string;
+  role: "host" | "participant";
+  name: string;
+  connectedAt: number;
+  /** Set before the server closes a socket on purpose, so a wake never counts it as live. */
+  retired?: true;
+}
+
+interface LiveSocket {
+  identity: SocketIdentity;
+  lastActivityAt: number;
+}
+
+/** Serialises a server event once; the result is sent as is to every recipient. */
+export function encodeEvent(event: ServerEventData): string {
+  return JSON.stringify({ type: event.type, data: event.data, ts: new Date().toISOString() });
+}
+
+export function encodeError(error: ErrorBody, id?: string | number): string {
+  return JSON.stringify(id === undefined ? { type: "error", error } : { type: "error", id, error });
+}
+
+export function encodeAck(id: string | number): string {
+  return JSON.stringify({ type: "ack", id });
+}
+
+export class SocketRegistry {
+  private readonly live = new Map<WebSocket, LiveSocket>();
+  private readonly byParticipant = new Map<string, WebSocket>();
+
+  /** Rebuilds the index from the sockets the runtime kept across hibernation. */
+  constructor(sockets: WebSocket[]) {
+    for (const ws of sockets) {
+      const identity = ws.deserializeAttachment() as SocketIdentity | null;
+      if (!identity || identity.retired) continue;
+      const other = this.byParticipant.get(identity.participantId);
+      // Only the newest connection of a participant is live; an older one is mid-replacement.
+      if (other && (this.live.get(other)?.identity.connectedAt ?? 0) > identity.connectedAt) continue;
+      if (other) this.live.delete(other);
+      this.index(ws, identity);
+    }
+  }
+
+  private index(ws: WebSocket, identity: SocketIdentity): void {
+    this.live.set(ws, { identity, lastActivityAt: identity.connectedAt });
+    this.byParticipant.set(identity.participantId, ws);
+  }
+
+  get size(): number {
+    return this.live.size;
+  }
+
+  /** Registers a newly accepted socket; returns the socket it replaces, already retired. */
+  add(ws: WebSocket, identity: SocketIdentity): WebSocket | undefined {
+    ws.serializeAttachment(identity);
+    const previous = this.retire(identity.participantId);
+    this.index(ws, identity);
+    return previous;
+  }
+
+  identity(ws: WebSocket): SocketIdentity | undefined {
+    return this.live.get(ws)?.identity;
+  }
+
+  isConnected(participantId: string): boolean {
+    return this.byParticipant.has(participantId);
+  }
+
+  socketOf(participantId: string): WebSocket | undefined {
+    return this.byParticipant.get(participantId);
+  }
+
+  touch(ws: WebSocket, now: number): void {
+    const socket = this.live.get(ws);
+    if (socket) socket.lastActivityAt = now;
+  }
+
+  lastActivityAt(ws: WebSocket): number {
+    return this.live.get(ws)?.lastActivityAt ?? 0;
+  }
+
+  sockets(): IterableIterator<WebSocket> {
+    return this.live.keys();
+  }
+
+  /**
+   * Takes a participant's socket out of the live set and marks it retired, so
+   * its coming close event is not reported as a disconnect. The caller closes it.
+   */
+  retire(participantId: string): WebSocket | undefined {
+    const ws = this.byParticipant.get(participantId);
+    if (!ws) return undefined;
+    const socket = this.live.get(ws);
+    this.live.delete(ws);
+    this.byParticipant.delete(participantId);
+    if (socket) {
+      try {
+        ws.serializeAttachment({ ...socket.identity, retired: true });
+      } catch {
+        // Already closed: nothing left to mark.
+      }
+    }
+    return ws;
+  }
+
+  /** Forgets a socket that closed by itself; returns its identity when it was its participant's live socket. */
+  forget(ws: WebSocket): SocketIdentity | undefined {
+    const socket = this.live.get(ws);
+    if (!socket) return undefined;
+    this.live.delete(ws);
+    this.byParticipant.delete(socket.identity.participantId);
+    return socket.identity;
+  }
+
+  /** Sends one encoded frame to every live socket, optionally but one participant. */
+  broadcast(frame: string, exceptParticipantId?: string): void {
+    for (const [ws, socket] of this.live) {
+      if (socket.identity.participantId !== exceptParticipantId) sendQuietly(ws, frame);
+    }
+  }
+}
+
+/** Sends, ignoring a socket that closed under us: its close handler does the bookkeeping. */
+export function sendQuietly(ws: WebSocket, frame: string): void {
+  try {
+    ws.send(frame);
+  } catch {
+    // The peer is gone.
+  }
+}
+
+export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    // Already closed.
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * The one schema module: REST bodies, WebSocket frames and the objects of
+ * API.md. Routes validate with these, the meeting object parses frames with
+ * them, and the OpenAPI document is generated from them.
+ */
+import { z } from "zod";
+
+export const LIMITS = {
+  TITLE_MAX: 200,
+  NAME_MAX: 80,
+  CHAT_TEXT_MAX: 2000,
+  DURATION_MIN: 1,
+  DURATION_MAX: 1440,
+  DEFAULT_DURATION: 60,
+  TOKENS_PER_REQUEST_MAX: 50,
+  SCHEDULE_PAST_TOLERANCE_MS: 5 * 60_000,
+  SCHEDULE_AHEAD_YEARS: 2,
+  BODY_MAX_BYTES: 64 * 1024,
+  FRAME_MAX_BYTES: 64 * 1024,
+} as const;
+
+/** Meeting ids are Durable Object ids: 64 lowercase hex characters. */
+export const MEETING_ID_PATTERN = /^[0-9a-f]{64}$/;
+
+// C0 and C1 control characters, DEL included.
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+
+const displayText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((text) => !CONTROL_CHARACTERS.test(text), "must not contain control characters");
+
+export const Title = displayText(LIMITS.TITLE_MAX);
+export const DisplayName = displayText(LIMITS.NAME_MAX);
+
+/** A valid IANA zone name, normalised to its canonical spelling ("europe/berlin" → "Europe/Berlin"). */
+export const TimeZone = z.string().transform((zone, ctx) => {
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    ctx.addIssue({ code: "custom", message: "must be a valid IANA time zone" });
+    return z.NEVER;
+  }
+});
+
+function latestSchedulableTime(now: number): number {
+  const limit = new Date(now);
+  limit.setUTCFullYear(limit.getUTCFullYear() + LIMITS.SCHEDULE_AHEAD_YEARS);
+  return limit.getTime();
+}
+
+/** ISO-8601 with `Z` or a numeric offset, at most 5 minutes past and 2 years ahead; parsed to epoch ms. */
+export const ScheduledAt = z.iso.datetime({ offset: true }).transform((text, ctx) => {
+  const at = Date.parse(text);
+  const now = Date.now();
+  if (Number.isNaN(at)) {
+    ctx.addIssue({ code: "custom", message: "must be a valid date and time" });
+  } else if (at < now - LIMITS.SCHEDULE_PAST_TOLERANCE_MS) {
+    ctx.addIssue({ code: "custom", message: "must not be more than 5 minutes in the past" });
+  } else if (at > latestSchedulableTime(now)) {
+    ctx.addIssue({ code: "custom", message: "must be at most 2 years ahead" });
+  } else {
+    return at;
+  }
+  return z.NEVER;
+});
+
+export const DurationMinutes = z.number().int().min(LIMITS.DURATION_MIN).max(LIMITS.DURATION_MAX);
+export const ParticipantId = z.string().min(1).max(64);
+export const KickReason = z.string().trim().max(200);
+
+// ---------------------------------------------------------------- REST bodies
+
+export const CreateMeetingBody = z.strictObject({
+  title: Title,
+  hostName: DisplayName,
+  scheduledAt: ScheduledAt,
+  durationMinutes: DurationMinutes.default(LIMITS.DEFAULT_DURATION),
+  timezone: TimeZone.default("UTC"),
+  maxParticipants: z.number().int().min(2).optional(),
+});
+
+export const JoinBody = z.strictObject({
+  token: z.string().min(1).max(4096),
+  displayName: DisplayName,
+});
+
+export const MintTokensBody = z.strictObject({
+  name: DisplayName.optional(),
+  count: z.number().int().min(1).max(LIMITS.TOKENS_PER_REQUEST_MAX).default(1),
+  expiresInHours: z.number().positive().finite().optional(),
+});
+
+export const DatetimeUpdateBody = z
+  .strictObject({
+    scheduledAt: ScheduledAt.optional(),
+    durationMinutes: DurationMinutes.optional(),
+    timezone: TimeZone.optional(),
+    expectedVersion: z.number().int().min(1).optional(),
+  })
+  .refine(
+    (body) => body.scheduledAt !== undefined || body.durationMinutes !== undefined || body.timezone !== undefined,
+    "give at least one of scheduledAt, durationMinutes, timezone",
+  );
+
+export const KickBody = z.strictObject({
+  participantId: ParticipantId,
+  reason: KickReason.optional(),
+});
+
+/** `If-Match: "3"` (quotes and a weak `W/` tolerated), the header twin of `expectedVersion`. */
+export const IfMatchHeader = z.object({
+  "if-match": z
+    .string()
+    .regex(/^\s*(?:W\/)?"?\d{1,15}"?\s*$/, 'must be a quoted version number, like "3"')
+    .transform((value) => Number(value.replace(/\D/g, "")))
+    .optional(),
+});
+
+export const WebSocketQuery = z.object({
+  token: z.string().min(1).max(4096).optional(),
+  since: z
+    .string()
+    .regex(/^\d{1,15}$/, "must be a non-negative integer")
+    .transform(Number)
+    .optional(),
+});
+
+export type CreateMeetingInput = z.output<typeof CreateMeetingBody>;
+export type MintTokensInput = z.output<typeof MintTokensBody>;
+export type DatetimeUpdateInput = z.output<typeof DatetimeUpdateBody>;
+export type KickInput = z.output<typeof KickBody>;
+
+// ---------------------------------------------------------------- objects
+
+export const ParticipantState = z.object({
+  audio: z.boolean(),
+  video: z.boolean(),
+  screen: z.boolean(),
+  handRaised: z.boolean(),
+});
+
+export const Participant = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.enum(["host", "participant"]),
+  connected: z.boolean(),
+  joinedAt: z.string(),
+  state: ParticipantState,
+});
+
+export const Meeting = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(["active", "ended"]),
+  scheduledAt: z.string(),
+  durationMinutes: z.number().int(),
+  timezone: z.string(),
+  version: z.number().int(),
+  maxParticipants: z.number().int(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  expiresAt: z.string(),
+  participantCount: z.number().int(),
+  participants: z.array(Participant),
+});
+
+export const ChatMessage = z.object({
+  id: z.string(),
+  seq: z.number().int(),
+  participantId: z.string(),
+  name: z.string(),
+  text: z.string(),
+  ts: z.string(),
+});
+
+export const ErrorEnvelope = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+
+export type ParticipantStateData = z.infer<typeof ParticipantState>;
+export type ParticipantData = z.infer<typeof Participant>;
+export type MeetingData = z.infer<typeof Meeting>;
+export type ChatMessageData = z.infer<typeof ChatMessage>;
+
+// ---------------------------------------------------------------- REST responses
+
+export const CreateMeetingResponse = z.object({ meeting: Meeting, hostToken: z.string(), participant: Participant });
+export const JoinResponse = z.object({
+  meeting: Meeting,
+  participant: Participant,
+  sessionToken: z.string(),
+  wsUrl: z.string(),
+});
+export const MeetingResponse = z.object({ meeting: Meeting });
+export const MintTokensResponse = z.object({
+  tokens: z.array(z.object({ token: z.string(), expiresAt: z.string() })),
+});
+export const HostTokenResponse = z.object({ hostToken: z.string(), expiresAt: z.string() });
+export const ParticipantIdResponse = z.object({ participantId: z.string() });
+
+// ---------------------------------------------------------------- WebSocket frames
+
+const SignalTarget = ParticipantId;
+
+export const IceCandidate = z.strictObject({
+  candidate: z.string().max(4096),
+  sdpMid: z.string().max(256).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(65535).nullable().optional(),
+  usernameFragment: z.string().max(256).nullable().optional(),
+});
+
+export const ParticipantStateUpdate = ParticipantState.partial()
+  .strict()
+  .refine((update) => Object.keys(update).length > 0, "give at least one of audio, video, screen, handRaised");
+
+const ClientFrameId = z.union([z.string().max(128), z.number().finite()]).optional();
+
+const clientFrame = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z.object({ type: z.literal(type), data, id: ClientFrameId });
+
+/** Every frame a client may send, keyed on `type`. */
+export const ClientFrame = z.discriminatedUnion("type", [
+  clientFrame(
+    "chat:message",
+    z.strictObject({
+      text: z
+        .string()
+        .min(1)
+        .max(LIMITS.CHAT_TEXT_MAX)
+        .refine((text) => text.trim().length > 0, "must not be blank"),
+    }),
+  ),
+  clientFrame("webrtc:offer", z.strictObject({ to: SignalTarget, sdp: z.string() })),
+  clientFrame("webrtc:answer", z.strictObject({ to: SignalTarget, sdp: z.string() })),
+  clientFrame("webrtc:ice-candidate", z.strictObject({ to: SignalTarget, candidate: IceCandidate })),
+  clientFrame("participant:update", ParticipantStateUpdate),
+  clientFrame("meeting:datetime:update", DatetimeUpdateBody),
+  clientFrame("host:kick-participant", KickBody),
+  clientFrame("meeting:leave", z.strictObject({}).default({})),
+]);
+
+export type ClientFrameData = z.output<typeof ClientFrame>;
+export type ClientFrameType = ClientFrameData["type"];
+
+/** Every event the server sends, keyed on `type` (documentation and client typing). */
+export const ServerEvent = z.discriminatedUnion("type", [
+  z.object({
+    type: z.literal("meeting:joined"),
+    data: z.object({ self: Participant, meeting: Meeting, chat: z.array(ChatMessage) }),
+  }),
+  z.object({ type: z.literal("meeting:participant-joined"), data: z.object({ participant: Participant }) }),
+  z.object({
+    type: z.literal("meeting:participant-left"),
+    data: z.object({ participantId: z.string(), reason: z.enum(["left", "disconnected", "kicked"]) }),
+  }),
+  z.object({
+    type: z.literal("meeting:datetime:changed"),
+    data: z.object({ meeting: Meeting, updatedBy: z.string() }),
+  }),
+  z.object({ type: z.literal("chat:new-message"), data: ChatMessage }),
+  z.object({
+    type: z.literal("participant:updated"),
+    data: z.object({ participantId: z.string(), state: ParticipantState }),
+  }),
+  z.object({ type: z.literal("meeting:kicked"), data: z.object({ reason: z.string() }) }),
+  z.object({ type: z.literal("meeting:terminated"), data: z.object({}) }),
+  z.object({ type: z.literal("session:replaced"), data: z.object({}) }),
+  z.object({ type: z.literal("webrtc:offer"), data: z.object({ from: z.string(), sdp: z.string() }) }),
+  z.object({ type: z.literal("webrtc:answer"), data: z.object({ from: z.string(), sdp: z.string() }) }),
+  z.object({ type: z.literal("webrtc:ice-candidate"), data: z.object({ from: z.string(), candidate: IceCandidate }) }),
+]);
+
+export type ServerEventData = z.infer<typeof ServerEvent>;
