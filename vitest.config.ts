@@ -1,23 +1,44 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
+/**
+ * Two projects: `workers` runs inside workerd through the Workers pool (the
+ * worker, its Durable Objects and their storage); `node` runs Node-side
+ * checks that need Node libraries (independent parsers, validators).
+ * The end-to-end suite against `wrangler dev` has its own config.
+ */
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      main: "./src/index.ts",
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          JWT_SECRET: "test-secret-that-is-at-least-32-bytes-long!!",
-          // High enough that REST tests are never throttled; the rate-limit tests use their own env.
-          RATE_LIMIT_MAX_REQUESTS: "1000000",
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            main: "./src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                JWT_SECRET: "test-secret-that-is-at-least-32-bytes-long!!",
+                // High enough that REST tests are never throttled; rate-limit tests set their own limits.
+                RATE_LIMIT_MAX_REQUESTS: "1000000",
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/node/**", "test/e2e/**"],
+          testTimeout: 20_000,
         },
       },
-    }),
-  ],
-  test: {
-    include: ["test/**/*.test.ts"],
-    exclude: ["test/e2e/**", "test/node/**"],
-    testTimeout: 20_000,
+      {
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 30_000,
+        },
+      },
+    ],
   },
 });
