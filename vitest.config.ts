@@ -9,6 +9,8 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    // The worker logs one JSON line per request: show console output only for failing tests.
+    silent: "passed-only",
     projects: [
       {
         plugins: [

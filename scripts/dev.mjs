@@ -11,13 +11,9 @@ if (!existsSync(".dev.vars")) {
 }
 
 const port = process.env.PORT ?? "8787";
-const child = spawn(
-  "npx",
-  ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)],
-  {
-    stdio: "inherit",
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
-  },
-);
+const child = spawn("npx", ["wrangler", "dev", "--ip", "127.0.0.1", "--port", port, ...process.argv.slice(2)], {
+  stdio: "inherit",
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
+});
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code) => process.exit(code ?? 0));

@@ -3,9 +3,14 @@
  * Variables arrive as strings; `config.ts` validates and converts them once.
  */
 import type { MeetingRoom } from "./meeting/meeting";
+import type { RateLimitCounter } from "./ratelimit/counter";
 
 export interface Env {
   MEETINGS: DurableObjectNamespace<MeetingRoom>;
+  /** One counter per client IP for the REST rate limit. */
+  RATE_LIMITER: DurableObjectNamespace<RateLimitCounter>;
+  /** Workers Analytics Engine dataset for service counters; optional, metrics are a no-op without it. */
+  METRICS?: AnalyticsEngineDataset;
   JWT_SECRET?: string;
   CORS_ORIGINS?: string;
   RATE_LIMIT_WINDOW_MS?: string;

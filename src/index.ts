@@ -6,13 +6,18 @@ import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { docs } from "./api/docs";
 import { meetings } from "./api/meetings";
 import { system } from "./api/system";
 import type { Env } from "./env";
 import { AppError, type ErrorCode } from "./errors";
+import { corsFromConfig } from "./http/cors";
+import { rateLimit } from "./http/rate-limit";
+import { requestLog } from "./http/request-log";
 import { log } from "./log";
 
 export { MeetingRoom } from "./meeting/meeting";
+export { RateLimitCounter } from "./ratelimit/counter";
 
 const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
   400: "VALIDATION_FAILED",
@@ -36,13 +41,17 @@ function toAppError(error: unknown, requestIdValue: string): AppError {
 
 const app = new Hono<{ Bindings: Env }>()
   .use(requestId({ limitLength: 128 }))
+  .use(requestLog())
   .use(secureHeaders({ crossOriginResourcePolicy: false }))
+  .use(corsFromConfig())
+  // Every /api/* request counts, WebSocket upgrades included; /health and the docs do not.
+  .use("/api/*", rateLimit())
   .route("/", system)
+  .route("/", docs)
   .route("/api/meetings", meetings);
 
-app.notFound(() => {
-  throw new AppError("NOT_FOUND", "no such route");
-});
+// Answered, not thrown: a throw here would skip the after-phase of the middleware (security headers).
+app.notFound((c) => c.json({ error: new AppError("NOT_FOUND", "no such route").toBody() }, 404));
 
 app.onError((error, c) => {
   const appError = toAppError(error, c.var.requestId);

@@ -3,12 +3,15 @@
  * action to the meeting's Durable Object; no meeting rule is decided here.
  */
 import { Hono } from "hono";
-import { createFactory } from "hono/factory";
+import { createFactory, createMiddleware } from "hono/factory";
+import { ICS_MEDIA_TYPE, meetingCalendar } from "../calendar/ics";
+import { loadConfig, requireJwtSecret } from "../config";
 import type { Env } from "../env";
 import { AppError, unwrap } from "../errors";
 import { jsonBodyGuard, validate } from "../http/json-body";
 import { CLAIMS_HEADER, SINCE_HEADER, SUBPROTOCOL_HEADER } from "../meeting/meeting";
 import {
+  CalendarQuery,
   CreateMeetingBody,
   DatetimeUpdateBody,
   IfMatchHeader,
@@ -33,24 +36,55 @@ export function meetingStub(env: Env, meetingId: string) {
   }
 }
 
-/** The token of a WebSocket upgrade: `?token=`, or the subprotocol pair `meettime, <token>`. */
+/**
+ * The token of a WebSocket upgrade: `?token=`, or the subprotocol pair
+ * `meettime, <token>`. A client that offers `meettime` gets it answered even
+ * when its token came in the query: a browser fails a handshake whose offered
+ * subprotocols all go unanswered.
+ */
 function socketToken(queryToken: string | undefined, protocolHeader: string | undefined) {
-  if (queryToken) return { token: queryToken, viaSubprotocol: false };
   const protocols = (protocolHeader ?? "").split(",").map((p) => p.trim());
-  if (protocols[0] === "meettime" && protocols[1]) return { token: protocols[1], viaSubprotocol: true };
-  return { token: undefined, viaSubprotocol: false };
+  const offersMeettime = protocols[0] === "meettime";
+  const token = queryToken || (offersMeettime && protocols[1] ? protocols[1] : undefined);
+  return { token, answerSubprotocol: offersMeettime };
 }
+
+/** Headers by which the worker speaks to the meeting object; a client's own copies are dropped. */
+const INTERNAL_HEADERS = [CLAIMS_HEADER, SINCE_HEADER, SUBPROTOCOL_HEADER];
+
+/**
+ * The contract's first check is the id's shape: an id this namespace never
+ * minted is 404 before the body or the token is looked at.
+ */
+const knownMeetingId = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  meetingStub(c.env, c.req.param("id") ?? "");
+  await next();
+});
 
 const createMeeting = createFactory<{ Bindings: Env }>().createHandlers(
   jsonBodyGuard,
   validate("json", CreateMeetingBody),
   async (c) => {
+    const config = loadConfig(c.env);
+    const input = c.req.valid("json");
+    // The bound is this deployment's setting, so it is checked here rather than in the schema.
+    const maxParticipants = input.maxParticipants ?? config.maxParticipantsPerMeeting;
+    if (maxParticipants > config.maxParticipantsPerMeeting) {
+      throw new AppError("VALIDATION_FAILED", "request validation failed", {
+        fields: { maxParticipants: [`must be at most ${config.maxParticipantsPerMeeting}`] },
+      });
+    }
+    // Fail closed before a meeting object exists: a meeting nobody can hold a token for is useless.
+    requireJwtSecret(config);
     const id = c.env.MEETINGS.newUniqueId().toString();
-    return c.json(unwrap(await meetingStub(c.env, id).create(id, c.req.valid("json"))), 201);
+    c.set("meetingId", id);
+    return c.json(unwrap(await meetingStub(c.env, id).create(id, { ...input, maxParticipants })), 201);
   },
 );
 
 export const meetings = new Hono<{ Bindings: Env }>()
+  .use(`/${MEETING_ID_PARAM}`, knownMeetingId)
+  .use(`/${MEETING_ID_PARAM}/*`, knownMeetingId)
   // `POST /api/meetings` is an alias of `POST /api/meetings/create`.
   .post("/", ...createMeeting)
   .post("/create", ...createMeeting)
@@ -58,6 +92,7 @@ export const meetings = new Hono<{ Bindings: Env }>()
   .post("/join", jsonBodyGuard, validate("json", JoinBody), async (c) => {
     const { token, displayName } = c.req.valid("json");
     const claims = await verifyMeetingToken(c.env, token);
+    c.set("meetingId", claims.meetingId);
     return c.json(unwrap(await meetingStub(c.env, claims.meetingId).join(claims, displayName)), 200);
   })
 
@@ -104,17 +139,38 @@ export const meetings = new Hono<{ Bindings: Env }>()
     return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).leave(c.var.claims)), 200);
   })
 
+  .get(`/${MEETING_ID_PARAM}/stats`, authenticate(), async (c) => {
+    return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).stats(c.var.claims)), 200);
+  })
+
+  // Calendar apps subscribe to a URL and cannot send headers, hence `?token=`; reading it is the `GET` rule.
+  .get(
+    `/${MEETING_ID_PARAM}/calendar.ics`,
+    validate("query", CalendarQuery),
+    authenticate({ allowQueryToken: true }),
+    async (c) => {
+      const { meeting } = unwrap(await meetingStub(c.env, c.req.param("id")).read(c.var.claims));
+      return c.body(meetingCalendar(meeting), 200, {
+        "Content-Type": ICS_MEDIA_TYPE,
+        "Content-Disposition": `inline; filename="meettime-${meeting.id.slice(0, 12)}.ics"`,
+        // The URL carries a token: keep the feed out of shared caches.
+        "Cache-Control": "private, no-cache",
+      });
+    },
+  )
+
   .get(`/${MEETING_ID_PARAM}/ws`, validate("query", WebSocketQuery), async (c) => {
     const { since, token: queryToken } = c.req.valid("query");
-    const { token, viaSubprotocol } = socketToken(queryToken, c.req.header("sec-websocket-protocol"));
+    const { token, answerSubprotocol } = socketToken(queryToken, c.req.header("sec-websocket-protocol"));
     const claims = await verifyMeetingToken(c.env, token, c.req.param("id"));
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new AppError("UPGRADE_REQUIRED", "this route takes a WebSocket upgrade (Upgrade: websocket)");
     }
     const headers = new Headers(c.req.raw.headers);
+    for (const name of INTERNAL_HEADERS) headers.delete(name);
     headers.set(CLAIMS_HEADER, JSON.stringify(claims));
     if (since !== undefined) headers.set(SINCE_HEADER, String(since));
-    if (viaSubprotocol) headers.set(SUBPROTOCOL_HEADER, "1");
+    if (answerSubprotocol) headers.set(SUBPROTOCOL_HEADER, "1");
     const response = await meetingStub(c.env, c.req.param("id")).fetch(c.req.url, { headers });
     // A fresh Response, so the middleware after us may still add headers to the 101.
     return new Response(response.body, {

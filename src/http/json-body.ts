@@ -29,6 +29,10 @@ export const jsonBodyGuard = createMiddleware(async (c, next) => {
     if (!JSON_MEDIA_TYPE.test(mediaType)) {
       throw new AppError("UNSUPPORTED_MEDIA_TYPE", "send the body as application/json");
     }
+  } else {
+    // Seen by the JSON validator as `{}`, also under `content-type: application/json`
+    // (what `curl -X POST -H 'content-type: application/json'` sends), not as malformed JSON.
+    c.req.bodyCache.json = Promise.resolve({});
   }
   return limitBody(c, next);
 });

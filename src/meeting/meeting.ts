@@ -10,13 +10,15 @@ import { signToken, type TokenClaims, type TokenKind } from "../auth/tokens";
 import { loadConfig, requireJwtSecret } from "../config";
 import type { Env } from "../env";
 import { AppError, errorResponse, type Outcome } from "../errors";
-import { log } from "../log";
+import { log, setLogLevel } from "../log";
+import { ServiceMetrics } from "../metrics";
 import type {
   ChatMessageData,
   CreateMeetingInput,
   DatetimeUpdateInput,
   KickInput,
   MeetingData,
+  MeetingStatsData,
   MintTokensInput,
   ParticipantData,
 } from "../protocol/schemas";
@@ -25,6 +27,7 @@ import { FrameRateLimits } from "./rate-limits";
 import {
   CLOSE,
   closeQuietly,
+  echoClose,
   encodeAck,
   encodeError,
   encodeEvent,
@@ -71,11 +74,29 @@ export class MeetingRoom extends DurableObject<Env> {
   private cachedMeeting: MeetingRow | null | undefined;
   private lastSeq: number | undefined;
   private alarmAt: number | null | undefined;
+  private readonly metrics: ServiceMetrics;
+  /** The meeting id is the object's id; known without reading storage. */
+  private readonly objectId: string;
+  /**
+   * Frames relayed (chat, signaling, state updates) since this instance
+   * started: counted in memory only, so the hot path never writes for it.
+   */
+  private messagesRelayed = 0;
+  private readonly awakeSince = Date.now();
+  /** Sockets already reported as rate limited: one log line per connection, not per frame. */
+  private readonly reportedRateLimited = new WeakSet<WebSocket>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new MeetingStore(ctx.storage);
     this.sockets = new SocketRegistry(ctx.getWebSockets());
+    this.metrics = new ServiceMetrics(env.METRICS);
+    this.objectId = ctx.id.toString();
+    try {
+      setLogLevel(loadConfig(env).logLevel);
+    } catch {
+      // An invalid configuration is reported by the action that needs it.
+    }
     // Answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -91,12 +112,8 @@ export class MeetingRoom extends DurableObject<Env> {
       const config = this.config;
       const secret = requireJwtSecret(config);
       if (this.meeting()) throw new AppError("INTERNAL", "meeting id already in use");
+      // The worker resolved and bounded it against the deployment's MAX_PARTICIPANTS_PER_MEETING.
       const maxParticipants = input.maxParticipants ?? config.maxParticipantsPerMeeting;
-      if (maxParticipants > config.maxParticipantsPerMeeting) {
-        throw new AppError("VALIDATION_FAILED", "request validation failed", {
-          fields: { maxParticipants: [`must be at most ${config.maxParticipantsPerMeeting}`] },
-        });
-      }
       const now = Date.now();
       const host: ParticipantRow = {
         id: crypto.randomUUID(),
@@ -128,6 +145,7 @@ export class MeetingRoom extends DurableObject<Env> {
       await this.scheduleAlarm();
       const hostToken = await this.signHostToken(secret, meeting);
       log("info", "meeting.created", { meetingId });
+      this.metrics.count("meeting_created", { meetingId });
       return { meeting: this.meetingView(meeting), hostToken, participant: this.participantView(host) };
     });
   }
@@ -168,6 +186,7 @@ export class MeetingRoom extends DurableObject<Env> {
         expiresAt: wholeSeconds(Math.min(now + this.config.tokenExpiryMs, meeting.expiresAt)),
       });
       log("info", "meeting.joined", { meetingId: meeting.id, participantId: participant.id });
+      this.metrics.count("participant_joined", { meetingId: meeting.id });
       return {
         meeting: this.meetingView(meeting),
         participant: this.participantView(participant),
@@ -201,6 +220,7 @@ export class MeetingRoom extends DurableObject<Env> {
       this.closeAll(CLOSE.TERMINATED, "meeting terminated");
       await this.scheduleAlarm();
       log("info", "meeting.terminated", { meetingId: meeting.id });
+      this.metrics.count("meeting_ended", { meetingId: meeting.id });
       return { meeting: this.meetingView(ended) };
     });
   }
@@ -269,6 +289,28 @@ export class MeetingRoom extends DurableObject<Env> {
     return this.outcome("leave", () => {
       const { participant } = this.authorizeActive(claims, MEMBERS);
       return { participantId: this.leaveMeeting(participant) };
+    });
+  }
+
+  /** Live numbers for the host; readable until the meeting expires, ended or not. */
+  async stats(claims: TokenClaims): Promise<Outcome<{ stats: MeetingStatsData }>> {
+    return this.outcome("stats", () => {
+      const { meeting } = this.authorize(claims, HOST_ONLY);
+      if (this.lastSeq === undefined) this.lastSeq = this.store.lastChatSeq();
+      return {
+        stats: {
+          meetingId: meeting.id,
+          status: meeting.status,
+          version: meeting.version,
+          participantCount: this.meetingView(meeting).participantCount,
+          connectedSockets: this.sockets.size,
+          messagesRelayed: this.messagesRelayed,
+          messagesRelayedSince: iso(this.awakeSince),
+          chatMessagesSent: this.lastSeq,
+          chatMessagesStored: this.store.chatCount(),
+          storageBytes: this.ctx.storage.sql.databaseSize,
+        },
+      };
     });
   }
 
@@ -490,6 +532,8 @@ export class MeetingRoom extends DurableObject<Env> {
     since: number | undefined,
     answerSubprotocol: boolean,
   ): Promise<Response> {
+    // Read before accepting: whatever fails up to here is still a plain HTTP error, not a dead socket.
+    const chat = this.store.chatHistory(since, CHAT_ON_JOIN).map((row) => this.chatView(row));
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [participant.id]);
     const identity: SocketIdentity = {
@@ -504,7 +548,6 @@ export class MeetingRoom extends DurableObject<Env> {
       closeQuietly(replaced, CLOSE.REPLACED, "replaced by a newer connection");
     }
     const self = this.participantView(participant);
-    const chat = this.store.chatHistory(since, CHAT_ON_JOIN).map((row) => this.chatView(row));
     server.send(encodeEvent({ type: "meeting:joined", data: { self, meeting: this.meetingView(meeting), chat } }));
     if (!replaced) {
       this.sockets.broadcast(
@@ -533,19 +576,31 @@ export class MeetingRoom extends DurableObject<Env> {
       acked = true;
     };
     try {
-      if (!parsed.ok) throw parsed.error;
-      if (!this.rateLimits.allow(identity.participantId, parsed.frame.type, now)) {
-        throw new AppError("RATE_LIMITED", `too many ${parsed.frame.type} frames; slow down`);
+      const type = parsed.ok ? parsed.frame.type : undefined;
+      if (!this.rateLimits.allow(identity.participantId, type, now)) {
+        throw new AppError("RATE_LIMITED", `too many ${type ?? "invalid"} frames; slow down`);
       }
+      if (!parsed.ok) throw parsed.error;
       await this.handleFrame(identity, parsed.frame, ack);
       ack();
     } catch (error) {
       const appError = error instanceof AppError ? error : this.internalError("message", error);
       sendQuietly(ws, encodeError(appError.toBody(), parsed.id));
-      if (appError.code === "RATE_LIMITED" && this.rateLimits.refuse(ws, now)) {
-        log("warn", "meeting.rate_limited", { meetingId: this.meeting()?.id, participantId: identity.participantId });
-        this.disconnect(ws, CLOSE.FLOODING, "too many refused frames");
-      }
+      if (appError.code === "RATE_LIMITED") this.rateLimited(ws, identity, now);
+    }
+  }
+
+  /** Reports a connection's first refused frame, and closes a connection that keeps flooding. */
+  private rateLimited(ws: WebSocket, identity: SocketIdentity, now: number): void {
+    const meetingId = this.objectId;
+    if (!this.reportedRateLimited.has(ws)) {
+      this.reportedRateLimited.add(ws);
+      log("info", "meeting.rate_limited", { meetingId, participantId: identity.participantId });
+      this.metrics.count("rate_limited", { meetingId, detail: "socket" });
+    }
+    if (this.rateLimits.refuse(ws, now)) {
+      log("warn", "meeting.flooding_closed", { meetingId, participantId: identity.participantId });
+      this.disconnect(ws, CLOSE.FLOODING, "too many refused frames");
     }
   }
 
@@ -616,12 +671,15 @@ export class MeetingRoom extends DurableObject<Env> {
     this.store.appendChat(row);
     this.lastSeq = row.seq;
     this.sockets.broadcast(encodeEvent({ type: "chat:new-message", data: this.chatView(row) }));
+    this.messagesRelayed++;
+    this.metrics.count("chat_message", { meetingId: this.objectId });
   }
 
   private relaySignal(to: string, frame: string): void {
     const target = this.sockets.socketOf(to);
     if (!target) throw new AppError("NOT_FOUND", "no connected participant with that id");
     sendQuietly(target, frame);
+    this.messagesRelayed++;
   }
 
   private updateState(participantId: string, update: Partial<ParticipantRow["state"]>): void {
@@ -630,17 +688,27 @@ export class MeetingRoom extends DurableObject<Env> {
     const state = { ...participant.state, ...update };
     this.store.updateState(participantId, state);
     this.sockets.broadcast(encodeEvent({ type: "participant:updated", data: { participantId, state } }));
+    this.messagesRelayed++;
   }
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    this.dropped(ws);
-    // Echo the close so the browser sees a clean close, not 1006.
-    closeQuietly(ws, code === 1005 || code === 1006 || code === 1015 ? CLOSE.NORMAL : code, reason);
+    try {
+      this.dropped(ws);
+    } catch (error) {
+      this.internalError("close", error);
+    } finally {
+      // Echo the close so the client sees a clean close, not 1006; codes that may not be sent become 1000.
+      echoClose(ws, code, reason);
+    }
   }
 
   async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
-    log("debug", "meeting.socket_error", { meetingId: this.cachedMeeting?.id, error: String(error) });
-    this.dropped(ws);
+    log("debug", "meeting.socket_error", { meetingId: this.objectId, error: String(error) });
+    try {
+      this.dropped(ws);
+    } catch (failure) {
+      this.internalError("socket error", failure);
+    }
   }
 
   /** A socket went away by itself: its participant stays listed, now disconnected. */
@@ -679,6 +747,8 @@ export class MeetingRoom extends DurableObject<Env> {
 
   private internalError(action: string, error: unknown): AppError {
     log("error", "meeting.internal_error", { action, meetingId: this.cachedMeeting?.id, error: String(error) });
+    // REST failures are counted by the worker as 5xx answers; socket failures only here.
+    this.metrics.count("error", { meetingId: this.objectId, detail: `socket ${action}` });
     return new AppError("INTERNAL", "internal error");
   }
 
@@ -687,15 +757,18 @@ export class MeetingRoom extends DurableObject<Env> {
   /**
    * One alarm serves two schedules: the meeting's expiry, and a liveness
    * sweep every SWEEP_INTERVAL_MS while sockets are connected. An alarm that
-   * fires early is harmless: the handler re-reads state and re-arms.
+   * fires early is harmless: the handler re-reads state and re-arms. While
+   * sockets are connected an earlier alarm is kept (a sweep due sooner is
+   * not pushed back by every connect); without sockets the alarm is exactly
+   * the expiry, so a reschedule or termination moves it either way.
    */
   private async scheduleAlarm(): Promise<void> {
     const meeting = this.meeting();
     if (!meeting) return;
-    const sweepAt = this.sockets.size > 0 ? Date.now() + SWEEP_INTERVAL_MS : Number.POSITIVE_INFINITY;
-    const target = Math.min(meeting.expiresAt, sweepAt);
+    const sweeping = this.sockets.size > 0;
+    const target = sweeping ? Math.min(meeting.expiresAt, Date.now() + SWEEP_INTERVAL_MS) : meeting.expiresAt;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
-    if (this.alarmAt !== null && this.alarmAt <= target) return;
+    if (this.alarmAt !== null && (this.alarmAt === target || (sweeping && this.alarmAt < target))) return;
     this.alarmAt = target;
     await this.ctx.storage.setAlarm(target);
   }
@@ -729,6 +802,7 @@ export class MeetingRoom extends DurableObject<Env> {
     this.lastSeq = undefined;
     this.alarmAt = null;
     log("info", "meeting.expired", { meetingId: meeting.id });
+    this.metrics.count("meeting_expired", { meetingId: meeting.id });
   }
 }
 

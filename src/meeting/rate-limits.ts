@@ -13,8 +13,12 @@ interface BucketSpec {
 const CHAT: BucketSpec = { capacity: 10, refillPerSecond: 5 };
 const REALTIME: BucketSpec = { capacity: 200, refillPerSecond: 50 };
 
-/** Host controls share the realtime bucket; only chat has its own tighter one. */
-function bucketFor(type: ClientFrameType): "chat" | "realtime" {
+/**
+ * Host controls share the realtime bucket; only chat has its own tighter one.
+ * Frames that failed to parse (no type) cost the realtime bucket too, so a
+ * flood of garbage is refused and closed like any other flood.
+ */
+function bucketFor(type: ClientFrameType | undefined): "chat" | "realtime" {
   return type === "chat:message" ? "chat" : "realtime";
 }
 
@@ -48,8 +52,8 @@ export class FrameRateLimits {
   private readonly buckets = new Map<string, { chat: TokenBucket; realtime: TokenBucket }>();
   private readonly refusals = new WeakMap<WebSocket, number[]>();
 
-  /** True when the participant may send a frame of this type now; spends a token. */
-  allow(participantId: string, type: ClientFrameType, now: number): boolean {
+  /** True when the participant may send a frame of this type (undefined: unparsed) now; spends a token. */
+  allow(participantId: string, type: ClientFrameType | undefined, now: number): boolean {
     let buckets = this.buckets.get(participantId);
     if (!buckets) {
       buckets = { chat: new TokenBucket(CHAT, now), realtime: new TokenBucket(REALTIME, now) };

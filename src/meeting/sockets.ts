@@ -17,11 +17,20 @@ export const CLOSE = {
   REPLACED: 4009,
 } as const;
 
+/**
+ * A frame's arrival is recorded in the attachment at most this often: enough
+ * for the liveness sweep after a wake (the limit is 60 s), without
+ * re-serialising the attachment on every frame.
+ */
+export const ACTIVITY_RECORD_MS = 10_000;
+
 export interface SocketIdentity {
   participantId: string;
   role: "host" | "participant";
   name: string;
   connectedAt: number;
+  /** When a frame last arrived, as of the last time it was recorded (see ACTIVITY_RECORD_MS). */
+  lastFrameAt?: number;
   /** Set before the server closes a socket on purpose, so a wake never counts it as live. */
   retired?: true;
 }
@@ -51,7 +60,7 @@ export class SocketRegistry {
   /** Rebuilds the index from the sockets the runtime kept across hibernation. */
   constructor(sockets: WebSocket[]) {
     for (const ws of sockets) {
-      const identity = ws.deserializeAttachment() as SocketIdentity | null;
+      const identity = attachmentOf(ws);
       if (!identity || identity.retired) continue;
       const other = this.byParticipant.get(identity.participantId);
       // Only the newest connection of a participant is live; an older one is mid-replacement.
@@ -62,7 +71,7 @@ export class SocketRegistry {
   }
 
   private index(ws: WebSocket, identity: SocketIdentity): void {
-    this.live.set(ws, { identity, lastActivityAt: identity.connectedAt });
+    this.live.set(ws, { identity, lastActivityAt: identity.lastFrameAt ?? identity.connectedAt });
     this.byParticipant.set(identity.participantId, ws);
   }
 
@@ -90,9 +99,23 @@ export class SocketRegistry {
     return this.byParticipant.get(participantId);
   }
 
+  /**
+   * Notes that a frame arrived. Pings never get here (the runtime answers
+   * them); a client that only sends frames must still look alive after the
+   * object was evicted, so the time also goes into the attachment, now and then.
+   */
   touch(ws: WebSocket, now: number): void {
     const socket = this.live.get(ws);
-    if (socket) socket.lastActivityAt = now;
+    if (!socket) return;
+    socket.lastActivityAt = now;
+    const recorded = socket.identity.lastFrameAt ?? socket.identity.connectedAt;
+    if (now - recorded < ACTIVITY_RECORD_MS) return;
+    socket.identity = { ...socket.identity, lastFrameAt: now };
+    try {
+      ws.serializeAttachment(socket.identity);
+    } catch {
+      // Closed under us: nothing left to record.
+    }
   }
 
   lastActivityAt(ws: WebSocket): number {
@@ -113,23 +136,29 @@ export class SocketRegistry {
     const socket = this.live.get(ws);
     this.live.delete(ws);
     this.byParticipant.delete(participantId);
-    if (socket) {
-      try {
-        ws.serializeAttachment({ ...socket.identity, retired: true });
-      } catch {
-        // Already closed: nothing left to mark.
-      }
-    }
+    if (socket) markRetired(ws, socket.identity);
     return ws;
   }
 
-  /** Forgets a socket that closed by itself; returns its identity when it was its participant's live socket. */
+  /**
+   * Forgets a socket that closed or failed by itself; returns its identity
+   * when it was its participant's live socket, once (an error and the close
+   * after it are one disconnect).
+   */
   forget(ws: WebSocket): SocketIdentity | undefined {
     const socket = this.live.get(ws);
-    if (!socket) return undefined;
-    this.live.delete(ws);
-    this.byParticipant.delete(socket.identity.participantId);
-    return socket.identity;
+    let identity: SocketIdentity | null | undefined = socket?.identity;
+    if (socket) {
+      this.live.delete(ws);
+      this.byParticipant.delete(socket.identity.participantId);
+    } else {
+      // When the close itself woke the object, the runtime no longer listed this
+      // socket as we rebuilt the index: its attachment says whether it was live.
+      identity = attachmentOf(ws);
+      if (!identity || identity.retired || this.byParticipant.has(identity.participantId)) return undefined;
+    }
+    markRetired(ws, identity!);
+    return identity!;
   }
 
   /** Sends one encoded frame to every live socket, optionally but one participant. */
@@ -137,6 +166,22 @@ export class SocketRegistry {
     for (const [ws, socket] of this.live) {
       if (socket.identity.participantId !== exceptParticipantId) sendQuietly(ws, frame);
     }
+  }
+}
+
+function markRetired(ws: WebSocket, identity: SocketIdentity): void {
+  try {
+    ws.serializeAttachment({ ...identity, retired: true });
+  } catch {
+    // Already closed: nothing left to mark.
+  }
+}
+
+function attachmentOf(ws: WebSocket): SocketIdentity | null {
+  try {
+    return ws.deserializeAttachment() as SocketIdentity | null;
+  } catch {
+    return null;
   }
 }
 
@@ -154,5 +199,14 @@ export function closeQuietly(ws: WebSocket, code: number, reason: string): void 
     ws.close(code, reason);
   } catch {
     // Already closed.
+  }
+}
+
+/** Answers a client's close with the same code, or 1000 for codes that may not be sent (1005, 1006, 1015…). */
+export function echoClose(ws: WebSocket, code: number, reason: string): void {
+  try {
+    ws.close(code, reason);
+  } catch {
+    closeQuietly(ws, CLOSE.NORMAL, reason);
   }
 }

@@ -24,6 +24,10 @@ export const MEETING_ID_PATTERN = /^[0-9a-f]{64}$/;
 
 // C0 and C1 control characters, DEL included.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+// In `u` mode a surrogate pair is one code point, so this matches only unpaired halves
+// ("\ud800" is valid JSON but not Unicode: SQLite would store it as bytes that read back as U+FFFD).
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
+const WELL_FORMED = "must be well-formed Unicode (no unpaired surrogates)";
 
 const displayText = (max: number) =>
   z
@@ -31,19 +35,30 @@ const displayText = (max: number) =>
     .trim()
     .min(1)
     .max(max)
-    .refine((text) => !CONTROL_CHARACTERS.test(text), "must not contain control characters");
+    .refine((text) => !CONTROL_CHARACTERS.test(text), "must not contain control characters")
+    .refine((text) => !LONE_SURROGATE.test(text), WELL_FORMED);
 
 export const Title = displayText(LIMITS.TITLE_MAX);
 export const DisplayName = displayText(LIMITS.NAME_MAX);
 
-/** A valid IANA zone name, normalised to its canonical spelling ("europe/berlin" → "Europe/Berlin"). */
+/**
+ * A valid IANA zone name. Only its letter case is normalised ("europe/berlin"
+ * → "Europe/Berlin"): the runtime resolves some current names to older
+ * aliases ("Asia/Kolkata" → "Asia/Calcutta"), and a user gets back the name
+ * they chose. UTC offsets ("+01:00") are not zone names, though Intl takes them.
+ */
 export const TimeZone = z.string().transform((zone, ctx) => {
+  let resolved: string | undefined;
   try {
-    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    if (!/^[+-]/.test(zone)) resolved = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
+    // Unknown to the runtime's zone database.
+  }
+  if (resolved === undefined || /^[+-]/.test(resolved)) {
     ctx.addIssue({ code: "custom", message: "must be a valid IANA time zone" });
     return z.NEVER;
   }
+  return resolved.toLowerCase() === zone.toLowerCase() ? resolved : zone;
 });
 
 function latestSchedulableTime(now: number): number {
@@ -129,6 +144,11 @@ export const WebSocketQuery = z.object({
     .optional(),
 });
 
+/** The calendar feed's `?token=`, for subscription URLs that cannot send a header; empty counts as missing (401). */
+export const CalendarQuery = z.object({
+  token: z.string().max(4096).optional(),
+});
+
 export type CreateMeetingInput = z.output<typeof CreateMeetingBody>;
 export type MintTokensInput = z.output<typeof MintTokensBody>;
 export type DatetimeUpdateInput = z.output<typeof DatetimeUpdateBody>;
@@ -206,6 +226,40 @@ export const MintTokensResponse = z.object({
 export const HostTokenResponse = z.object({ hostToken: z.string(), expiresAt: z.string() });
 export const ParticipantIdResponse = z.object({ participantId: z.string() });
 
+/** `GET /api/meetings/:id/stats` (host only): live numbers of one meeting. */
+export const MeetingStats = z.object({
+  meetingId: z.string(),
+  status: z.enum(["active", "ended"]),
+  version: z.number().int(),
+  /** Listed participants, as in the meeting's `participantCount`. */
+  participantCount: z.number().int(),
+  /** Live WebSockets (one per connected participant). */
+  connectedSockets: z.number().int(),
+  /** Frames relayed (chat, signaling, state updates) since `messagesRelayedSince`; kept in memory only. */
+  messagesRelayed: z.number().int(),
+  /** When the meeting's object last started (woke from hibernation or eviction). */
+  messagesRelayedSince: z.string(),
+  /** Every chat message ever sent: the last `seq`. */
+  chatMessagesSent: z.number().int(),
+  /** Chat messages still stored (at least the last 500). */
+  chatMessagesStored: z.number().int(),
+  /** Size of the meeting's SQLite database. */
+  storageBytes: z.number().int(),
+});
+export const StatsResponse = z.object({ stats: MeetingStats });
+export type MeetingStatsData = z.infer<typeof MeetingStats>;
+export const HealthResponse = z.object({
+  status: z.literal("ok"),
+  service: z.string(),
+  version: z.string(),
+  time: z.string(),
+});
+export const ServiceIndexResponse = z.object({
+  name: z.string(),
+  version: z.string(),
+  endpoints: z.array(z.object({ method: z.string(), path: z.string() })),
+});
+
 // ---------------------------------------------------------------- WebSocket frames
 
 const SignalTarget = ParticipantId;
@@ -235,7 +289,8 @@ export const ClientFrame = z.discriminatedUnion("type", [
         .string()
         .min(1)
         .max(LIMITS.CHAT_TEXT_MAX)
-        .refine((text) => text.trim().length > 0, "must not be blank"),
+        .refine((text) => text.trim().length > 0, "must not be blank")
+        .refine((text) => !LONE_SURROGATE.test(text), WELL_FORMED),
     }),
   ),
   clientFrame("webrtc:offer", z.strictObject({ to: SignalTarget, sdp: z.string() })),

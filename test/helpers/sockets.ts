@@ -2,9 +2,10 @@
  * WebSocket helpers: connect through the worker like a browser would, then
  * wait for frames by type with a timeout instead of sleeping.
  */
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import { ORIGIN } from "./api";
+import type { MeetingRoom } from "../../src/meeting/meeting";
+import { meetingWith, ORIGIN } from "./api";
 
 export interface Frame {
   type: string;
@@ -21,13 +22,21 @@ export class TestSocket {
   readonly raw: string[] = [];
   private cursor = 0;
   private waiters: (() => void)[] = [];
+  /** Acks and errors by the id of the frame they answer, so bursts of requests wait cheaply. */
+  private readonly replies = new Map<string | number, Frame>();
   closeEvent: { code: number; reason: string } | undefined;
 
   constructor(readonly ws: WebSocket) {
     ws.addEventListener("message", (event) => {
       const text = typeof event.data === "string" ? event.data : "";
       this.raw.push(text);
-      if (text.startsWith("{")) this.frames.push(JSON.parse(text));
+      if (text.startsWith("{")) {
+        const frame: Frame = JSON.parse(text);
+        this.frames.push(frame);
+        if ((frame.type === "ack" || frame.type === "error") && frame.id !== undefined && !this.replies.has(frame.id)) {
+          this.replies.set(frame.id, frame);
+        }
+      }
       this.wake();
     });
     ws.addEventListener("close", (event) => {
@@ -63,6 +72,45 @@ export class TestSocket {
     this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
   }
 
+  /** Marks everything received so far as seen, so `next` only looks at what comes after. */
+  skipReceived(): this {
+    this.cursor = this.frames.length;
+    return this;
+  }
+
+  /** The next frame of `type` that also satisfies `predicate`, after those already consumed. */
+  nextWhere(type: string, predicate: (frame: Frame) => boolean, timeoutMs?: number): Promise<Frame> {
+    return this.until(
+      `frame ${type} matching`,
+      () => {
+        const index = this.frames.findIndex((f, i) => i >= this.cursor && f.type === type && predicate(f));
+        if (index === -1) return undefined;
+        this.cursor = index + 1;
+        return this.frames[index];
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Waits until `count` frames of `type` arrived in total. */
+  async all(type: string, count: number, timeoutMs?: number): Promise<Frame[]> {
+    return this.until(
+      `${count} frames ${type} (have ${this.count(type)})`,
+      () => {
+        const matching = this.frames.filter((f) => f.type === type);
+        return matching.length >= count ? matching : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Resolves after `ms` to show that no frame at all arrived in that time. */
+  async expectSilence(ms = 300) {
+    const before = this.raw.length;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    expect(this.raw.slice(before)).toEqual([]);
+  }
+
   /** The next frame of `type` after those already consumed, skipping others. */
   next(type: string, timeoutMs?: number): Promise<Frame> {
     return this.until(
@@ -83,8 +131,23 @@ export class TestSocket {
   }
 
   /** The answer (ack or error) to the frame sent with `id`. */
-  reply(id: string | number): Promise<Frame> {
-    return this.find((f) => (f.type === "ack" || f.type === "error") && f.id === id, `reply to ${id}`);
+  reply(id: string | number, timeoutMs?: number): Promise<Frame> {
+    return this.until(`reply to ${id}`, () => this.replies.get(id), timeoutMs);
+  }
+
+  /** Sends every frame with a fresh id, then waits for all their answers (in sending order). */
+  async burst(frames: { type: string; data?: unknown }[], timeoutMs = 15_000): Promise<Frame[]> {
+    const ids = frames.map((frame) => {
+      const id = crypto.randomUUID();
+      this.send({ ...frame, id });
+      return id;
+    });
+    await this.until(
+      `replies to ${ids.length} frames`,
+      () => (ids.every((id) => this.replies.has(id)) ? true : undefined),
+      timeoutMs,
+    );
+    return ids.map((id) => this.replies.get(id)!);
   }
 
   async request(frame: { type: string; data?: unknown }, id: string | number = crypto.randomUUID()): Promise<Frame> {
@@ -130,6 +193,11 @@ export async function upgrade(meetingId: string, token: string | undefined, opti
   return SELF.fetch(`${ORIGIN}/api/meetings/${meetingId}/ws?${params}`, { headers });
 }
 
+/** The meeting's Durable Object, for runInDurableObject, runDurableObjectAlarm and evictDurableObject. */
+export function meetingObject(meetingId: string): DurableObjectStub<MeetingRoom> {
+  return env.MEETINGS.get(env.MEETINGS.idFromString(meetingId)) as DurableObjectStub<MeetingRoom>;
+}
+
 /** Connects and waits for `meeting:joined`. */
 export async function connect(meetingId: string, token: string, options: ConnectOptions = {}): Promise<TestSocket> {
   const response = await upgrade(meetingId, token, options);
@@ -141,4 +209,32 @@ export async function connect(meetingId: string, token: string, options: Connect
   ws.accept();
   await socket.next("meeting:joined");
   return socket;
+}
+
+export interface LiveGuest {
+  id: string;
+  name: string;
+  sessionToken: string;
+  socket: TestSocket;
+}
+
+/**
+ * A meeting whose host and guests (one per name) are all connected, each
+ * socket having seen everyone arrive; what came before is marked as seen.
+ */
+export async function liveMeeting(...names: string[]) {
+  const m = await meetingWith(...names);
+  const host = { id: m.host.id as string, name: m.host.name as string, token: m.hostToken };
+  const hostSocket = await connect(m.id, m.hostToken);
+  const guests: LiveGuest[] = [];
+  for (const guest of m.guests) {
+    const socket = await connect(m.id, guest.sessionToken);
+    guests.push({ id: guest.participant.id, name: guest.participant.name, sessionToken: guest.sessionToken, socket });
+  }
+  await hostSocket.all("meeting:participant-joined", guests.length);
+  for (const [index, guest] of guests.entries()) {
+    await guest.socket.all("meeting:participant-joined", guests.length - index - 1);
+  }
+  for (const socket of [hostSocket, ...guests.map((g) => g.socket)]) socket.skipReceived();
+  return { id: m.id, hostToken: m.hostToken, host: { ...host, socket: hostSocket }, guests };
 }

@@ -1,0 +1,144 @@
+/**
+ * Client side of a broadcast benchmark, shared by the MeetTime and the
+ * Socket.IO clients: counts deliveries per client and message, sends chat
+ * at a pace that stays under the per-participant chat limit, and talks to
+ * the orchestrating parent in checkpoints (the parent reads server CPU at
+ * each one, while the server is idle).
+ */
+import { performance } from "node:perf_hooks";
+
+/** Message k travels as this text, so any client can tell which message it got. */
+export const messageText = (k) => `bench message #${k}`;
+const TEXT_PATTERN = /bench message #(\d+)/;
+export const messageIndex = (text) => Number(TEXT_PATTERN.exec(text)?.[1] ?? -1);
+
+/** Who received what: each client must get each message exactly once. */
+export class DeliveryTracker {
+  constructor(clientCount, messageCount) {
+    this.clientCount = clientCount;
+    this.messageCount = messageCount;
+    this.counts = new Uint16Array(messageCount);
+    this.seen = Array.from({ length: clientCount }, () => new Uint8Array(messageCount));
+    this.completed = 0;
+    this.deliveries = 0;
+    this.duplicates = 0;
+    this.strays = 0;
+    this.waiters = [];
+  }
+
+  deliver(client, k) {
+    if (!(k >= 0 && k < this.messageCount)) {
+      this.strays++;
+      return;
+    }
+    if (this.seen[client][k]) {
+      this.duplicates++;
+      return;
+    }
+    this.seen[client][k] = 1;
+    this.deliveries++;
+    if (++this.counts[k] === this.clientCount) {
+      this.completed++;
+      for (const wake of this.waiters.splice(0)) wake();
+    }
+  }
+
+  /** Resolves at the next completed message, or after `ms`. */
+  progress(ms) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}
+
+/**
+ * Sends messages [from, to) round-robin over `senders` clients, at most
+ * `window` messages not yet delivered to everyone, and no sender more often
+ * than every `minIntervalMs` (the server refills 5 chat tokens a second and
+ * holds 10, so 4 a second per sender is never refused). Resolves once every
+ * client has every message; rejects when nothing progresses for `stallMs`.
+ */
+export async function sendPaced({ tracker, senders, from, to, window, minIntervalMs, send, stallMs = 30_000 }) {
+  const lastSent = new Float64Array(senders).fill(Number.NEGATIVE_INFINITY);
+  let next = from;
+  let lastProgressAt = performance.now();
+  let lastCompleted = tracker.completed;
+  const startedAt = performance.now();
+  while (tracker.completed < to) {
+    const now = performance.now();
+    if (tracker.completed !== lastCompleted) {
+      lastCompleted = tracker.completed;
+      lastProgressAt = now;
+    } else if (now - lastProgressAt > stallMs) {
+      throw new Error(`stalled: ${tracker.completed}/${to} messages delivered to every client`);
+    }
+    if (next < to && next - tracker.completed < window) {
+      const sender = next % senders;
+      const wait = lastSent[sender] + minIntervalMs - now;
+      if (wait <= 0) {
+        send(sender, next);
+        lastSent[sender] = now;
+        next++;
+        continue;
+      }
+      await tracker.progress(wait);
+    } else {
+      await tracker.progress(1_000);
+    }
+  }
+  return { wallMs: performance.now() - startedAt };
+}
+
+/** Tells the parent we reached `name` and waits for its go-ahead (it samples server CPU meanwhile). */
+export function checkpoint(name, info = {}) {
+  return new Promise((resolve) => {
+    const onMessage = (message) => {
+      if (message?.continue === name) {
+        process.off("message", onMessage);
+        resolve(message);
+      }
+    };
+    process.on("message", onMessage);
+    process.send({ checkpoint: name, info });
+  });
+}
+
+/** The benchmark parameters the parent passes as the first IPC message. */
+export function receiveParameters() {
+  return new Promise((resolve) => process.once("message", resolve));
+}
+
+/** Runs `task` over `items` with at most `limit` at a time, keeping order of results. */
+export async function mapLimit(items, limit, task) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await task(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+/** The common phases after every client is connected: idle, warm-up, measured window. */
+export async function runChatPhases({ tracker, clients, params, send, counters }) {
+  await checkpoint("connected");
+  const pace = { tracker, senders: clients, window: params.window, minIntervalMs: params.minSenderIntervalMs, send };
+  const warm = await sendPaced({ ...pace, from: 0, to: params.warmup });
+  await checkpoint("warm", { wallMs: warm.wallMs });
+  const measured = await sendPaced({ ...pace, from: params.warmup, to: params.messages });
+  await checkpoint("done", {
+    wallMs: measured.wallMs,
+    warmWallMs: warm.wallMs,
+    deliveries: tracker.deliveries,
+    duplicates: tracker.duplicates,
+    strays: tracker.strays,
+    ...counters(),
+  });
+}

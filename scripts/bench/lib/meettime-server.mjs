@@ -1,0 +1,172 @@
+/**
+ * Starts and stops MeetTime for the benchmark, two ways:
+ * - "wrangler": `wrangler dev` as a developer runs it. Two workerd
+ *   processes: the dev proxy (listens on --port, relays every request and
+ *   WebSocket frame) and the user worker (worker + Durable Object).
+ * - "miniflare": the wrangler-bundled script in Miniflare directly, so one
+ *   workerd process is the whole server (see miniflare-host.mjs).
+ * Each run gets its own ports and --persist-to directory, and only
+ * 127.0.0.1. Stopping kills only the processes started here, by id.
+ */
+import { execFileSync, fork, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { freePort } from "./ports.mjs";
+import { cmdline, comm, descendants, isAlive } from "./proc.mjs";
+
+export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
+const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const BENCH_SECRET = "benchmark-only-secret-0123456789-abcdefghij";
+
+/** Variables the benchmark needs: a secret, no REST throttling, room for everyone. */
+function benchVars(clients) {
+  return {
+    JWT_SECRET: BENCH_SECRET,
+    RATE_LIMIT_MAX_REQUESTS: "100000000",
+    MAX_PARTICIPANTS_PER_MEETING: String(clients),
+  };
+}
+
+async function waitForHealth(url, isRunning, timeoutMs = 90_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!isRunning()) throw new Error("server exited during start-up");
+    try {
+      const response = await fetch(`${url}/health`);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(250);
+  }
+  throw new Error(`server at ${url} not healthy within ${timeoutMs / 1000} s`);
+}
+
+async function waitGone(pids, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && pids.some(isAlive)) await sleep(100);
+  for (const pid of pids.filter(isAlive)) process.kill(pid, "SIGKILL");
+}
+
+/**
+ * A snapshot of the worker: `wrangler deploy --dry-run` (the exact bundle
+ * wrangler would upload) plus a copy of wrangler.toml pointing at it. Both
+ * modes run the snapshot, so edits others make to src/ mid-run neither
+ * reload the server nor change what is measured.
+ */
+export function bundleWorker(keepIn) {
+  const outdir = keepIn ?? mkdtempSync(join(tmpdir(), "meettime-bench-bundle-"));
+  execFileSync(WRANGLER, ["deploy", "--dry-run", "--outdir", outdir], { cwd: ROOT, env: QUIET_ENV, stdio: "ignore" });
+  const config = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(/^main\s*=.*$/m, 'main = "index.js"');
+  writeFileSync(join(outdir, "wrangler.toml"), config);
+  return usingBundle(outdir, keepIn ? () => {} : () => rmSync(outdir, { recursive: true, force: true }));
+}
+
+/** A snapshot made earlier (`--bundle <dir>`, or `--save-bundle`), for A/B runs of two builds. */
+export function usingBundle(dir, dispose = () => {}) {
+  if (!existsSync(join(dir, "index.js")) || !existsSync(join(dir, "wrangler.toml"))) {
+    throw new Error(`${dir} holds no snapshot (index.js and wrangler.toml)`);
+  }
+  return { dir, scriptPath: join(dir, "index.js"), configPath: join(dir, "wrangler.toml"), dispose };
+}
+
+/**
+ * The workerd processes under `root` once there are exactly `count` of them
+ * for a second: a runtime that is being replaced at start-up (a reload) must
+ * not be the one measured.
+ */
+async function settledWorkerds(root, count) {
+  const deadline = Date.now() + 30_000;
+  let previous = "";
+  while (Date.now() < deadline) {
+    const workerds = descendants(root).filter((pid) => comm(pid) === "workerd");
+    const key = workerds.join(",");
+    if (workerds.length === count && key === previous) return workerds;
+    previous = key;
+    await sleep(1_000);
+  }
+  throw new Error(`expected ${count} steady workerd processes under ${root}, found ${previous || "none"}`);
+}
+
+/** Runs `setup`; if it fails, stops what was started before rethrowing, so nothing is left behind. */
+async function guarded(stop, setup) {
+  try {
+    return await setup();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+export async function startWrangler({ clients, configPath }) {
+  const port = await freePort(8700, 8799);
+  const inspectorPort = await freePort(9300, 9399);
+  const persistDir = mkdtempSync(join(tmpdir(), "meettime-bench-state-"));
+  const log = openSync(join(persistDir, "wrangler.log"), "a");
+  const vars = Object.entries(benchVars(clients)).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const listen = ["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
+  const child = spawn(
+    WRANGLER,
+    ["dev", "-c", configPath, ...listen, "--persist-to", join(persistDir, "state"), ...vars],
+    {
+      cwd: ROOT,
+      env: QUIET_ENV,
+      detached: true, // its own process group, so stopping it reaches its workerd children
+      stdio: ["ignore", log, log],
+    },
+  );
+  const stop = async () => {
+    const all = [child.pid, ...descendants(child.pid)];
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      // Already gone.
+    }
+    await waitGone(all, 10_000);
+    rmSync(persistDir, { recursive: true, force: true });
+  };
+  return guarded(stop, async () => {
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealth(url, () => child.exitCode === null);
+    const workerds = await settledWorkerds(child.pid, 2);
+    const tree = descendants(child.pid);
+    // The dev proxy is the workerd that listens on --port; the other one runs the worker.
+    const proxy = workerds.find((pid) => cmdline(pid).includes(`--socket-addr=entry=127.0.0.1:${port}`));
+    const worker = workerds.find((pid) => pid !== proxy);
+    const node = tree.find((pid) => cmdline(pid).some((arg) => arg.endsWith("wrangler-dist/cli.js")));
+    if (!proxy || !worker) throw new Error(`expected two workerd processes under wrangler, found ${workerds.length}`);
+    const pids = { "workerd dev proxy": proxy, "workerd user worker": worker, "wrangler node": node ?? child.pid };
+    return { url, pids, inspectorPort, stop };
+  });
+}
+
+export async function startMiniflare({ clients, scriptPath, configPath }) {
+  const port = await freePort(8700, 8799);
+  const persistDir = mkdtempSync(join(tmpdir(), "meettime-bench-state-"));
+  const host = fork(join(ROOT, "scripts/bench/miniflare-host.mjs"), [], {
+    cwd: ROOT,
+    env: QUIET_ENV,
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  });
+  const stop = async () => {
+    const all = [host.pid, ...descendants(host.pid)];
+    if (host.connected) host.send({ stop: true });
+    await waitGone(all, 10_000);
+    rmSync(persistDir, { recursive: true, force: true });
+  };
+  return guarded(stop, async () => {
+    await new Promise((resolve, reject) => {
+      host.once("message", resolve);
+      host.once("exit", (code) => reject(new Error(`miniflare host exited with ${code}`)));
+      host.send({ configPath, port, scriptPath, persistDir, vars: benchVars(clients) });
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealth(url, () => host.exitCode === null);
+    const workerds = await settledWorkerds(host.pid, 1);
+    return { url, pids: { "workerd (miniflare)": workerds[0], "miniflare node": host.pid }, stop };
+  });
+}

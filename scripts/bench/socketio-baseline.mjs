@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:baseline`: the same broadcast benchmark as broadcast.mjs
+ * against a Node Socket.IO server (socketio-server.mjs) doing the same work
+ * per message. Server and clients are separate processes; the server's CPU
+ * is read from /proc at the same checkpoints.
+ *
+ *   node scripts/bench/socketio-baseline.mjs [--runs 3] [--clients 200] [--messages 2000]
+ *     [--warmup 400] [--window 20] [--json out.json]
+ */
+import { fork } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import { driveClients, options } from "./lib/orchestrate.mjs";
+import { freePort } from "./lib/ports.mjs";
+import { CLK_TCK, cpuModel, loadAverage } from "./lib/proc.mjs";
+import { analyseRun, printRun, summarise } from "./lib/results.mjs";
+
+const opts = options({
+  runs: 3,
+  clients: 200,
+  messages: 2000,
+  warmup: 400,
+  window: 20,
+  minSenderIntervalMs: 250,
+  json: "",
+});
+const params = { ...opts, creates: 0 };
+const here = (file) => fileURLToPath(new URL(file, import.meta.url));
+
+async function startServer() {
+  const port = await freePort(8700, 8799);
+  const server = fork(here("socketio-server.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  await new Promise((resolve, reject) => {
+    server.once("message", resolve);
+    server.once("exit", (code) => reject(new Error(`socket.io server exited with ${code}`)));
+    server.send({ port });
+  });
+  const stop = () =>
+    new Promise((resolve) => {
+      if (server.exitCode !== null) return resolve();
+      server.once("exit", resolve);
+      server.send({ stop: true });
+    });
+  return { url: `http://127.0.0.1:${port}`, pids: { "node socket.io server": server.pid }, stop };
+}
+
+console.log(
+  `machine: ${cpus().length} CPUs (${cpuModel()}), CLK_TCK ${CLK_TCK}, load ${loadAverage()}; ` +
+    `${params.clients} clients, ${params.messages} messages (${params.warmup} warm-up), window ${params.window}`,
+);
+let running = null;
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.on(signal, async () => {
+    await running?.stop();
+    process.exit(130);
+  });
+}
+const runs = [];
+let failed = false;
+for (let run = 1; run <= opts.runs; run++) {
+  const loadBefore = loadAverage();
+  const server = await startServer();
+  running = server;
+  let result;
+  try {
+    const measured = await driveClients({
+      script: here("socketio-clients.mjs"),
+      params: { ...params, baseUrl: server.url },
+      serverPids: server.pids,
+      timeoutMs: 10 * 60_000,
+    });
+    result = analyseRun(measured, params);
+  } finally {
+    await server.stop();
+    running = null;
+  }
+  result.loadBefore = loadBefore;
+  printRun(`run ${run} (load ${loadBefore})`, result);
+  if (result.problems.length > 0) {
+    console.error(`  run ${run} FAILED: ${result.problems.join("; ")}`);
+    failed = true;
+  }
+  runs.push(result);
+}
+const title = "Node Socket.IO baseline";
+const summary = summarise(title, runs);
+if (opts.json) {
+  const report = { machine: { cpus: cpus().length, model: cpuModel(), clkTck: CLK_TCK }, params, summary, runs };
+  writeFileSync(opts.json, `${JSON.stringify(report, null, 2)}\n`);
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,84 @@
+/**
+ * The REST rate limit per client IP, in front of every `/api/*` request
+ * (WebSocket upgrades included). Counting happens in the RateLimitCounter
+ * Durable Object of the client, so it is exact however many isolates serve
+ * the client. Answers carry the `RateLimit-*` headers (IETF draft 6 names);
+ * a refusal is `429 RATE_LIMITED` with `Retry-After`.
+ */
+import { createMiddleware } from "hono/factory";
+import { loadConfig } from "../config";
+import type { Env } from "../env";
+import { AppError } from "../errors";
+import { log } from "../log";
+import { ServiceMetrics } from "../metrics";
+import type { RateLimitDecision } from "../ratelimit/counter";
+
+/** Requests without CF-Connecting-IP (only possible off Cloudflare's edge) share this one bucket. */
+export const UNKNOWN_CLIENT = "unknown";
+const MAX_KEY_LENGTH = 64;
+
+/** The first 64 bits of an IPv6 address: one subscriber usually holds a whole /64. */
+function ipv6Prefix64(address: string): string {
+  const [head = "", tail] = address.split("::");
+  const headGroups = head ? head.split(":") : [];
+  const tailGroups = tail ? tail.split(":") : [];
+  const zeros = tail === undefined ? [] : Array(Math.max(0, 8 - headGroups.length - tailGroups.length)).fill("0");
+  const groups = [...headGroups, ...zeros, ...tailGroups].slice(0, 4);
+  return `${groups.map((group) => group.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+}
+
+/**
+ * The client's limiter key: CF-Connecting-IP, which Cloudflare's edge always
+ * sets and clients cannot forge there (`wrangler dev` sets it from the socket
+ * address). IPv6 clients are keyed by their /64, IPv4-mapped ones by the IPv4.
+ * @example clientKey(new Headers({ "cf-connecting-ip": "2001:db8::1" })) // "2001:db8:0:0::/64"
+ */
+export function clientKey(headers: Headers): string {
+  const ip = headers.get("cf-connecting-ip")?.trim().toLowerCase().split("%")[0];
+  if (!ip) return UNKNOWN_CLIENT;
+  if (!ip.includes(":")) return ip.slice(0, MAX_KEY_LENGTH);
+  if (ip.includes(".")) return ip.slice(ip.lastIndexOf(":") + 1).slice(0, MAX_KEY_LENGTH);
+  return ipv6Prefix64(ip).slice(0, MAX_KEY_LENGTH);
+}
+
+function rateLimitHeaders(decision: RateLimitDecision, windowMs: number, now: number): Record<string, string> {
+  return {
+    "RateLimit-Policy": `${decision.limit};w=${Math.ceil(windowMs / 1000)}`,
+    "RateLimit-Limit": String(decision.limit),
+    "RateLimit-Remaining": String(decision.remaining),
+    "RateLimit-Reset": String(Math.max(0, Math.ceil((decision.resetAt - now) / 1000))),
+  };
+}
+
+/**
+ * Reads RATE_LIMIT_WINDOW_MS / RATE_LIMIT_MAX_REQUESTS per request, so the
+ * configuration (or a test's env) applies without a restart. If the counter
+ * cannot be reached the request passes and the failure is logged: an outage
+ * of the limiter must not become an outage of the API.
+ * @example app.use("/api/*", rateLimit())
+ */
+export const rateLimit = () =>
+  createMiddleware<{ Bindings: Env }>(async (c, next) => {
+    const config = loadConfig(c.env);
+    const key = clientKey(c.req.raw.headers);
+    let decision: RateLimitDecision;
+    try {
+      const counter = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(key));
+      decision = await counter.hit(config.rateLimitMaxRequests, config.rateLimitWindowMs);
+    } catch (error) {
+      log("error", "ratelimit.unavailable", { requestId: c.get("requestId"), error: String(error) });
+      return next();
+    }
+    const now = Date.now();
+    for (const [name, value] of Object.entries(rateLimitHeaders(decision, config.rateLimitWindowMs, now))) {
+      c.header(name, value);
+    }
+    if (!decision.allowed) {
+      const retryAfterSeconds = Math.max(1, Math.ceil((decision.resetAt - now) / 1000));
+      c.header("Retry-After", String(retryAfterSeconds));
+      log("warn", "request.rate_limited", { requestId: c.get("requestId"), path: c.req.path, retryAfterSeconds });
+      new ServiceMetrics(c.env.METRICS).count("rate_limited", { detail: "rest" });
+      throw new AppError("RATE_LIMITED", `too many requests; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
+    }
+    await next();
+  });

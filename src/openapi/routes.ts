@@ -1,0 +1,258 @@
+/**
+ * The route table: every HTTP route of API.md with the zod schemas its
+ * handler validates with and the errors it may answer. `GET /` and the
+ * OpenAPI document are both produced from it; a test checks it against the
+ * routes the app really registers, so a route cannot be added without
+ * appearing here. Adding a route is one entry.
+ */
+import type { z } from "zod";
+import type { ErrorCode } from "../errors";
+import {
+  CalendarQuery,
+  CreateMeetingBody,
+  CreateMeetingResponse,
+  DatetimeUpdateBody,
+  HealthResponse,
+  HostTokenResponse,
+  IfMatchHeader,
+  JoinBody,
+  JoinResponse,
+  KickBody,
+  MeetingResponse,
+  MintTokensBody,
+  MintTokensResponse,
+  ParticipantIdResponse,
+  ServiceIndexResponse,
+  StatsResponse,
+  WebSocketQuery,
+} from "../protocol/schemas";
+
+export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
+export type RouteTag = "Meetings" | "Realtime" | "Calendar" | "Service";
+/** Where a route accepts its token: `Authorization: Bearer`, or `?token=` for links and sockets. */
+export type TokenCarrier = "bearer" | "query";
+
+export interface RouteSuccess {
+  status: 101 | 200 | 201;
+  description: string;
+  /** A response schema from `protocol/schemas`; absent for non-JSON bodies and the upgrade. */
+  schema?: z.ZodType;
+  /** Defaults to `application/json`. */
+  mediaType?: string;
+  headers?: Record<string, string>;
+}
+
+export interface RouteDoc {
+  method: HttpMethod;
+  /** As API.md writes it: `:id` is the meeting id. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: RouteTag;
+  /** Who may call the route, and where the token goes; absent for routes open to anyone. */
+  auth?: { who: string; via: readonly TokenCarrier[] };
+  body?: z.ZodType;
+  query?: z.ZodObject;
+  headers?: z.ZodObject;
+  success: RouteSuccess;
+  /** The contract's errors this route may answer, besides the ones every route may (429, 500). */
+  errors?: readonly ErrorCode[];
+}
+
+const JSON_BODY_ERRORS = ["VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"] as const;
+const HOST_ACTION_ERRORS = ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "MEETING_ENDED"] as const;
+const HOST = { who: "host token", via: ["bearer"] } as const;
+const ETAG = { ETag: 'The meeting\'s version, quoted (`"3"`): send it back as `If-Match` to update safely.' };
+
+const createMeeting = {
+  method: "POST",
+  tag: "Meetings",
+  summary: "Create a meeting",
+  description: "The creator becomes the host: the answer carries the host token and the host as a participant.",
+  body: CreateMeetingBody,
+  success: { status: 201, description: "The meeting, the host token and the host.", schema: CreateMeetingResponse },
+  errors: JSON_BODY_ERRORS,
+} as const;
+
+export const ROUTES: readonly RouteDoc[] = [
+  { ...createMeeting, path: "/api/meetings/create", operationId: "createMeeting" },
+  {
+    ...createMeeting,
+    path: "/api/meetings",
+    operationId: "createMeetingAlias",
+    summary: "Create a meeting (alias of POST /api/meetings/create)",
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/join",
+    operationId: "joinMeeting",
+    tag: "Meetings",
+    summary: "Redeem a join token",
+    description: "Join tokens are single-use: a second redemption, even a racing one, is 409 TOKEN_ALREADY_USED.",
+    body: JoinBody,
+    success: { status: 200, description: "The session token and the socket path.", schema: JoinResponse },
+    errors: [
+      ...JSON_BODY_ERRORS,
+      "UNAUTHORIZED",
+      "NOT_FOUND",
+      "FORBIDDEN",
+      "MEETING_ENDED",
+      "TOKEN_ALREADY_USED",
+      "MEETING_FULL",
+    ],
+  },
+  {
+    method: "GET",
+    path: "/api/meetings/:id",
+    operationId: "getMeeting",
+    tag: "Meetings",
+    summary: "Read a meeting",
+    auth: { who: "any valid token of the meeting (an unredeemed join token too)", via: ["bearer"] },
+    success: { status: 200, description: "The meeting.", schema: MeetingResponse, headers: ETAG },
+    errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN"],
+  },
+  {
+    method: "DELETE",
+    path: "/api/meetings/:id",
+    operationId: "terminateMeeting",
+    tag: "Meetings",
+    summary: "End a meeting",
+    description:
+      "Every socket gets `meeting:terminated` and is closed with 4000; the meeting stays readable until it expires.",
+    auth: HOST,
+    success: { status: 200, description: 'The meeting, with `status: "ended"`.', schema: MeetingResponse },
+    errors: HOST_ACTION_ERRORS,
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/tokens",
+    operationId: "mintJoinTokens",
+    tag: "Meetings",
+    summary: "Mint join tokens (invites)",
+    auth: HOST,
+    body: MintTokensBody,
+    success: { status: 201, description: "The new single-use join tokens.", schema: MintTokensResponse },
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS],
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/host-token",
+    operationId: "mintHostToken",
+    tag: "Meetings",
+    summary: "Mint a fresh host token",
+    description: "Valid until the meeting's current expiry; earlier host tokens stay valid until their own.",
+    auth: HOST,
+    success: { status: 201, description: "The new host token.", schema: HostTokenResponse },
+    errors: HOST_ACTION_ERRORS,
+  },
+  {
+    method: "PUT",
+    path: "/api/meetings/:id/datetime",
+    operationId: "updateMeetingDatetime",
+    tag: "Meetings",
+    summary: "Reschedule a meeting",
+    description:
+      "Fields left out keep their value. With `expectedVersion` or `If-Match` a stale version is refused with 409 VERSION_CONFLICT and the current meeting in `details.meeting`. Every accepted change increments `version` and is broadcast as `meeting:datetime:changed`.",
+    auth: HOST,
+    body: DatetimeUpdateBody,
+    headers: IfMatchHeader,
+    success: { status: 200, description: "The rescheduled meeting.", schema: MeetingResponse, headers: ETAG },
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS, "VERSION_CONFLICT"],
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/kick",
+    operationId: "kickParticipant",
+    tag: "Meetings",
+    summary: "Remove a participant",
+    description:
+      "The participant gets `meeting:kicked`, its socket closes with 4003 and its session token is revoked. The host cannot kick itself (400).",
+    auth: HOST,
+    body: KickBody,
+    success: { status: 200, description: "The removed participant's id.", schema: ParticipantIdResponse },
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS],
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/leave",
+    operationId: "leaveMeeting",
+    tag: "Meetings",
+    summary: "Leave a meeting",
+    description: "A participant's session token is revoked; the host only disconnects and may come back.",
+    auth: { who: "host or session token", via: ["bearer"] },
+    success: { status: 200, description: "The id of the participant who left.", schema: ParticipantIdResponse },
+    errors: HOST_ACTION_ERRORS,
+  },
+  {
+    method: "GET",
+    path: "/api/meetings/:id/stats",
+    operationId: "meetingStats",
+    tag: "Meetings",
+    summary: "Live numbers of a meeting",
+    description:
+      "Connected sockets, participants, frames relayed since the meeting's object last woke, chat sent and stored, storage size. Readable until the meeting expires.",
+    auth: HOST,
+    success: { status: 200, description: "The meeting's numbers.", schema: StatsResponse },
+    errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN"],
+  },
+  {
+    method: "GET",
+    path: "/api/meetings/:id/calendar.ics",
+    operationId: "getMeetingCalendar",
+    tag: "Calendar",
+    summary: "Calendar feed (iCalendar)",
+    description:
+      "One VEVENT with a stable `UID`, `SEQUENCE` = version − 1 and UTC `DTSTART`/`DTEND`; `STATUS:CANCELLED` once the meeting ended. Subscribe to `…/calendar.ics?token=<token>` and calendar apps follow reschedules.",
+    auth: { who: "any valid token of the meeting (an unredeemed join token too)", via: ["bearer", "query"] },
+    query: CalendarQuery,
+    success: { status: 200, description: "The iCalendar feed.", mediaType: "text/calendar" },
+    errors: ["VALIDATION_FAILED", "UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN"],
+  },
+  {
+    method: "GET",
+    path: "/api/meetings/:id/ws",
+    operationId: "connectMeetingSocket",
+    tag: "Realtime",
+    summary: "Meeting WebSocket",
+    auth: { who: "host or session token", via: ["query"] },
+    query: WebSocketQuery,
+    success: { status: 101, description: "Switching protocols: the socket is open." },
+    errors: ["VALIDATION_FAILED", "UNAUTHORIZED", "UPGRADE_REQUIRED", "NOT_FOUND", "FORBIDDEN", "MEETING_ENDED"],
+  },
+  {
+    method: "GET",
+    path: "/health",
+    operationId: "health",
+    tag: "Service",
+    summary: "Liveness",
+    success: { status: 200, description: "The service is up.", schema: HealthResponse },
+  },
+  {
+    method: "GET",
+    path: "/",
+    operationId: "serviceIndex",
+    tag: "Service",
+    summary: "Service name, version and endpoints",
+    success: { status: 200, description: "Every endpoint, as method and path.", schema: ServiceIndexResponse },
+  },
+  {
+    method: "GET",
+    path: "/openapi.json",
+    operationId: "openApiDocument",
+    tag: "Service",
+    summary: "This OpenAPI 3.1 document",
+    success: { status: 200, description: "The OpenAPI document." },
+  },
+  {
+    method: "GET",
+    path: "/docs",
+    operationId: "apiDocsPage",
+    tag: "Service",
+    summary: "Interactive API documentation (Swagger UI; its scripts load from a CDN)",
+    success: { status: 200, description: "An HTML page.", mediaType: "text/html" },
+  },
+];
+
+/** `GET /`'s list: method and path of every route, in table order. */
+export const ENDPOINTS = ROUTES.map(({ method, path }) => ({ method, path }));

@@ -1,0 +1,115 @@
+/**
+ * Two Chromium tabs hold a real call through MeetTime: each opens the
+ * meeting's WebSocket with its token as subprotocol, WebRTC offer/answer/ICE
+ * travel through the meeting object, and the peer connection comes up with
+ * the fake camera and microphone flowing both ways. Chat goes tab to tab.
+ *
+ * Needs Debian's chromium (/usr/bin/chromium); `.ci/run` installs it and sets
+ * MEETTIME_REQUIRE_BROWSER=1 so a missing browser fails CI instead of skipping.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { api, baseUrl } from "./client";
+
+const CHROMIUM = "/usr/bin/chromium";
+const browserAvailable = existsSync(CHROMIUM);
+if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
+  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
+}
+
+interface CallState {
+  self: { id: string; role: string } | null;
+  protocol?: string;
+  frames: string[];
+  chat: { text: string; name: string; seq: number }[];
+  connectionState: string;
+  remoteTracks: number;
+  errors: string[];
+}
+
+const callState = (page: Page) => page.evaluate(() => (window as unknown as { call: CallState }).call);
+
+async function waitForState(page: Page, what: string, done: (state: CallState) => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const state = await callState(page);
+    if (done(state)) return state;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(state)}`);
+    await page.waitForTimeout(200);
+  }
+}
+
+describe.skipIf(!browserAvailable)("a call between two browser tabs", () => {
+  let browser: Browser;
+  let pageServer: Server;
+  let pageOrigin: string;
+
+  beforeAll(async () => {
+    // The page is served from 127.0.0.1, a secure context, so getUserMedia is allowed.
+    const html = readFileSync(new URL("./browser/call.html", import.meta.url));
+    pageServer = createServer((_, res) => res.writeHead(200, { "content-type": "text/html" }).end(html));
+    await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
+    pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    pageServer?.close();
+  });
+
+  it("connects WebRTC peers through MeetTime signaling and chats", async () => {
+    const created = await api("POST", "/api/meetings", {
+      body: { title: "Browser call", hostName: "Ada", scheduledAt: new Date(Date.now() + 60_000).toISOString() },
+    });
+    expect(created.status).toBe(201);
+    const meetingId = created.body.meeting.id as string;
+    const minted = await api("POST", `/api/meetings/${meetingId}/tokens`, { token: created.body.hostToken, body: {} });
+    const joined = await api("POST", "/api/meetings/join", {
+      body: { token: minted.body.tokens[0].token, displayName: "Grace" },
+    });
+    expect(joined.status).toBe(200);
+
+    const wsUrl = `${baseUrl().replace(/^http/, "ws")}${joined.body.wsUrl}`;
+    const context = await browser.newContext();
+    const open = async (token: string, role: "caller" | "callee") => {
+      const page = await context.newPage();
+      const query = new URLSearchParams({ ws: wsUrl, token, role });
+      await page.goto(`${pageOrigin}/call.html?${query}`);
+      return page;
+    };
+    // The guest is in the room first; the host calls whoever is connected when it arrives.
+    const guest = await open(joined.body.sessionToken, "callee");
+    await waitForState(guest, "guest joined", (s) => s.self !== null);
+    const host = await open(created.body.hostToken, "caller");
+
+    const [hostCall, guestCall] = await Promise.all([
+      waitForState(host, "host connected", (s) => s.connectionState === "connected" && s.remoteTracks >= 2),
+      waitForState(guest, "guest connected", (s) => s.connectionState === "connected" && s.remoteTracks >= 2),
+    ]);
+    expect(hostCall.protocol).toBe("meettime");
+    expect(hostCall.self?.role).toBe("host");
+    expect(guestCall.frames).toContain("webrtc:offer");
+    expect(hostCall.frames).toContain("webrtc:answer");
+    expect(hostCall.frames).toContain("webrtc:ice-candidate");
+    expect([...hostCall.errors, ...guestCall.errors]).toEqual([]);
+
+    await host.evaluate(() => (window as unknown as { sendChat(text: string): void }).sendChat("can you hear me?"));
+    const heard = await waitForState(guest, "chat", (s) => s.chat.length > 0);
+    expect(heard.chat[0]).toMatchObject({ text: "can you hear me?", name: "Ada", seq: 1 });
+    await context.close();
+  });
+});
