@@ -380,7 +380,15 @@ describe("REST headers, query strings and paths under hostile input", () => {
         fc.asyncProperty(
           authorization(),
           fc.dictionary(
-            fc.constantFrom("x-request-id", "origin", "accept", "if-none-match", "cookie", "x-forwarded-for"),
+            fc.constantFrom(
+              "x-request-id",
+              "origin",
+              "accept",
+              "if-none-match",
+              "cookie",
+              "cf-connecting-ip",
+              "x-forwarded-for",
+            ),
             headerValue,
           ),
           async (auth, extra) => {
@@ -444,11 +452,19 @@ describe("REST headers, query strings and paths under hostile input", () => {
           fc.dictionary(fc.constantFrom("token", "since", "token[]", "x", ""), queryValue, { maxKeys: 3 }),
           fc.option(fc.webQueryParameters(), { nil: undefined }),
           fc.boolean(),
-          async (route, params, rawQuery, upgrade) => {
+          fc.option(
+            fc.oneof(headerValue, fc.constantFrom(`meettime, ${hostToken}`, `meettime, ${joinToken}`, "meettime")),
+            {
+              nil: undefined,
+            },
+          ),
+          async (route, params, rawQuery, upgrade, subprotocol) => {
             const query = rawQuery ?? new URLSearchParams(params).toString();
             const path = `/api/meetings/${meetingId}${route ? `/${route}` : ""}?${query}`;
-            const res = await send("GET", path, { headers: upgrade ? { upgrade: "websocket" } : {} });
-            const context = `GET ${path.slice(0, 300)} upgrade=${upgrade}`;
+            const headers: Record<string, string> = upgrade ? { upgrade: "websocket" } : {};
+            if (subprotocol !== undefined) headers["sec-websocket-protocol"] = subprotocol;
+            const res = await send("GET", path, { headers });
+            const context = `GET ${path.slice(0, 300)} upgrade=${upgrade} subprotocol=${subprotocol}`;
             if (res.status !== 101) expectContractAnswer(res, context);
             await expectUnchanged(meetingId, before, context);
           },

@@ -9,6 +9,7 @@
  * handles a socket's frames in order, so once the sentinel's error arrives,
  * everything the hostile frame caused has arrived too.
  */
+import { evictDurableObject } from "cloudflare:test";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createMeeting, inMinutes, join } from "./helpers/api";
@@ -25,7 +26,7 @@ import {
   unicodeText,
 } from "./helpers/hostile";
 import { expectUnchanged, snapshotMeeting } from "./helpers/snapshot";
-import type { Frame, TestSocket } from "./helpers/sockets";
+import { type Frame, meetingObject, type TestSocket } from "./helpers/sockets";
 
 const FRAME_LIMIT = 64 * 1024;
 
@@ -197,10 +198,13 @@ describe("WebSocket frames under hostile input", () => {
     open.push(socket);
     let sentinel = 0;
     await fc.assert(
-      fc.asyncProperty(hostileFrame, async (generated) => {
+      fc.asyncProperty(hostileFrame, fc.nat(19), async (generated, dice) => {
         const frame = fill(generated, { HOST: room.hostId, SELF: selfId });
-        const why = `frame ${describeInput(frame)}`;
+        const hibernated = dice === 0;
+        const why = `frame ${describeInput(frame)}${hibernated ? " to a hibernated meeting" : ""}`;
         const before = await snapshotMeeting(room.meetingId);
+        // Now and then the frame has to wake the meeting: its state comes back from storage and attachments.
+        if (hibernated) await evictDurableObject(meetingObject(room.meetingId));
         const from = socket.frames.length;
         const sentinelId = `sentinel-${++sentinel}`;
         socket.ws.send(frame);

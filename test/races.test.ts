@@ -34,7 +34,11 @@ async function readMeeting(meetingId: string, token: string) {
  * request reaches the meeting first.
  */
 function startShuffled<T>(tasks: (() => Promise<T>)[]): Promise<T>[] {
-  const order = tasks.map((_, i) => i).sort(() => Math.random() - 0.5);
+  const order = tasks.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
   const started: Promise<T>[] = new Array(tasks.length);
   for (const i of order) started[i] = tasks[i]!();
   return started;
@@ -92,14 +96,12 @@ describe("racing datetime updates on one version", () => {
     const socket = Array.from({ length: 4 }, (_, i) => {
       const id = `update-${i}`;
       hostSocket.send({ type: "meeting:datetime:update", id, data: { durationMinutes: 300 + i, expectedVersion: 1 } });
-      return hostSocket
-        .reply(id, WAIT_MS)
-        .then((f) => ({
-          duration: 300 + i,
-          ok: f.type === "ack",
-          error: f.error as any,
-          status: f.type === "ack" ? 200 : 409,
-        }));
+      return hostSocket.reply(id, WAIT_MS).then((f) => ({
+        duration: 300 + i,
+        ok: f.type === "ack",
+        error: f.error as any,
+        status: f.type === "ack" ? 200 : 409,
+      }));
     });
     const outcomes = await Promise.all([...rest, ...ifMatch, ...socket]);
 
@@ -211,12 +213,14 @@ describe("kick racing reconnect", () => {
     const meeting = await readMeeting(meetingId, created.hostToken);
     expect(meeting.participants.map((p: any) => p.id)).toEqual([created.participant.id]);
     expect((await upgradeDirect(meetingId, guest.sessionToken)).status).toBe(403);
-    // The host's last word about the guest is the kick.
-    const aboutGuest = host.frames.filter(
-      (f) => f.data?.participantId === guestId || f.data?.participant?.id === guestId,
+    // The host's last word about the guest's presence is the kick.
+    const presence = host.frames.filter(
+      (f) =>
+        (f.type === "meeting:participant-joined" && f.data.participant.id === guestId) ||
+        (f.type === "meeting:participant-left" && f.data.participantId === guestId),
     );
-    expect(aboutGuest.at(-1)?.type).toBe("meeting:participant-left");
-    expect(aboutGuest.at(-1)?.data.reason).toBe("kicked");
+    expect(presence.at(-1)?.type).toBe("meeting:participant-left");
+    expect(presence.at(-1)?.data.reason).toBe("kicked");
     host.close();
   }
 
@@ -227,6 +231,89 @@ describe("kick racing reconnect", () => {
       });
     }
   }
+});
+
+describe("kick racing leave", () => {
+  it("a participant kicked while leaving is removed once: one of the two wins, the other is refused", async () => {
+    for (let round = 0; round < 5; round++) {
+      const created = await createMeeting();
+      const meetingId = created.meeting.id;
+      const [token] = (await mintJoinTokens(meetingId, created.hostToken)) as [string];
+      const guest = (await joinWith(token, "Grace")).body;
+      const host = await connectDirect(meetingId, created.hostToken);
+      const [kicked, left] = (await Promise.all(
+        startShuffled<Answer>([
+          () =>
+            call("POST", `/api/meetings/${meetingId}/kick`, {
+              token: created.hostToken,
+              body: { participantId: guest.participant.id },
+            }),
+          () => call("POST", `/api/meetings/${meetingId}/leave`, { token: guest.sessionToken }),
+        ]),
+      )) as [Answer, Answer];
+
+      const outcome = `kick ${kicked.status}, leave ${left.status}`;
+      // Kick first: the leave finds a revoked session (403). Leave first: the kick finds nobody listed (404).
+      expect(["200/403", "404/200"], outcome).toContain(`${kicked.status}/${left.status}`);
+      const reason = kicked.status === 200 ? "kicked" : "left";
+      const notice = await host.nextWhere(
+        "meeting:participant-left",
+        (f) => f.data.participantId === guest.participant.id,
+        WAIT_MS,
+      );
+      expect(notice.data.reason).toBe(reason);
+      await host.expectNo("meeting:participant-left", 200);
+      const meeting = await readMeeting(meetingId, created.hostToken);
+      expect(meeting.participants.map((p: any) => p.id)).toEqual([created.participant.id]);
+      const stored = await snapshotMeeting(meetingId);
+      expect(stored.participant!.find((p) => p.id === guest.participant.id)?.removed_reason).toBe(reason);
+      host.close();
+    }
+  });
+});
+
+describe("one participant connecting many times at once", () => {
+  it("ends with exactly one live socket, listed once, and the others see a single join", async () => {
+    const created = await createMeeting();
+    const meetingId = created.meeting.id;
+    const [token] = (await mintJoinTokens(meetingId, created.hostToken)) as [string];
+    const guest = (await joinWith(token, "Grace")).body;
+    const host = await connectDirect(meetingId, created.hostToken);
+
+    const responses = await Promise.all(Array.from({ length: 6 }, () => upgradeDirect(meetingId, guest.sessionToken)));
+    expect(responses.map((r) => r.status)).toEqual(Array(6).fill(101));
+    const sockets = responses.map(acceptSocket);
+    // All but one are replaced (4009, after session:replaced); exactly one stays.
+    await Promise.all(
+      sockets.map((socket) => Promise.race([socket.closed(WAIT_MS), socket.next("meeting:joined", WAIT_MS)])),
+    );
+    const replaced = await Promise.all(
+      sockets.map((socket) =>
+        socket
+          .closed(2_000)
+          .then((closed) => closed.code)
+          .catch(() => "open"),
+      ),
+    );
+    expect(replaced.filter((code) => code === "open")).toHaveLength(1);
+    expect(replaced.filter((code) => code !== "open").every((code) => code === 4009)).toBe(true);
+    const survivor = sockets[replaced.indexOf("open")]!;
+    expect((await request(survivor, { type: "chat:message", data: { text: "it is me" } })).type).toBe("ack");
+
+    const meeting = await readMeeting(meetingId, created.hostToken);
+    expect(meeting.participants.map((p: any) => [p.id, p.connected])).toEqual([
+      [created.participant.id, true],
+      [guest.participant.id, true],
+    ]);
+    const presence = host.frames.filter(
+      (f) =>
+        (f.type === "meeting:participant-joined" && f.data.participant.id === guest.participant.id) ||
+        (f.type === "meeting:participant-left" && f.data.participantId === guest.participant.id),
+    );
+    expect(presence.map((f) => f.type)).toEqual(["meeting:participant-joined"]);
+    survivor.close();
+    host.close();
+  });
 });
 
 describe("terminate racing join", () => {

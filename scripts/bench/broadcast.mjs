@@ -7,7 +7,8 @@
  * server is idle. Also CPU per POST /api/meetings/create.
  *
  *   node scripts/bench/broadcast.mjs [--mode wrangler|miniflare|both] [--runs 3]
- *     [--clients 200] [--messages 2000] [--warmup 400] [--window 20] [--creates 300] [--json out.json]
+ *     [--clients 200] [--messages 2000] [--warmup 400] [--rate 100] [--window 20] [--creates 300] [--json out.json]
+ *     [--vars LOG_LEVEL:warn,...]   extra Worker variables for the server
  *     [--save-bundle dir]   keep the snapshot (bundle + wrangler.toml) in dir, to measure it again later
  *     [--bundle dir]        measure a snapshot saved earlier instead of the working tree (A/B of two builds)
  *     [--profile /tmp/name]   (wrangler mode: V8 profiles of the chat window and the creates, written to
@@ -30,6 +31,7 @@ const opts = options({
   clients: 200,
   messages: 2000,
   warmup: 400,
+  rate: 100,
   window: 20,
   minSenderIntervalMs: 250,
   creates: 300,
@@ -37,6 +39,7 @@ const opts = options({
   profile: "",
   bundle: "",
   saveBundle: "",
+  vars: "",
 });
 const params = { ...opts };
 const RUN_TIMEOUT_MS = 10 * 60_000;
@@ -96,7 +99,7 @@ for (const signal of ["SIGINT", "SIGTERM"]) {
 
 console.log(
   `machine: ${cpus().length} CPUs (${cpuModel()}), CLK_TCK ${CLK_TCK}, load ${loadAverage()}; ` +
-    `${params.clients} clients, ${params.messages} messages (${params.warmup} warm-up), window ${params.window}, ${params.creates} creates`,
+    `${params.clients} clients, ${params.messages} messages (${params.warmup} warm-up) at ${params.rate || "max"} msg/s, window ${params.window}, ${params.creates} creates`,
 );
 const report = { machine: { cpus: cpus().length, model: cpuModel(), clkTck: CLK_TCK }, params, modes: {} };
 let failed = false;

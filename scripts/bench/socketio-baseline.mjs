@@ -6,7 +6,7 @@
  * is read from /proc at the same checkpoints.
  *
  *   node scripts/bench/socketio-baseline.mjs [--runs 3] [--clients 200] [--messages 2000]
- *     [--warmup 400] [--window 20] [--json out.json]
+ *     [--warmup 400] [--rate 100] [--window 20] [--json out.json]
  */
 import { fork } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -22,6 +22,7 @@ const opts = options({
   clients: 200,
   messages: 2000,
   warmup: 400,
+  rate: 100,
   window: 20,
   minSenderIntervalMs: 250,
   json: "",
@@ -48,7 +49,7 @@ async function startServer() {
 
 console.log(
   `machine: ${cpus().length} CPUs (${cpuModel()}), CLK_TCK ${CLK_TCK}, load ${loadAverage()}; ` +
-    `${params.clients} clients, ${params.messages} messages (${params.warmup} warm-up), window ${params.window}`,
+    `${params.clients} clients, ${params.messages} messages (${params.warmup} warm-up) at ${params.rate || "max"} msg/s, window ${params.window}`,
 );
 let running = null;
 for (const signal of ["SIGINT", "SIGTERM"]) {

@@ -3,6 +3,7 @@
  * only), run as a child of socketio-baseline.mjs: the same number of
  * clients in one room and the same chat phases as the MeetTime clients.
  */
+import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { io } from "socket.io-client";
 import { DeliveryTracker, mapLimit, messageIndex, messageText, receiveParameters, runChatPhases } from "./lib/load.mjs";
@@ -19,7 +20,8 @@ function connect(_, client) {
       forceNew: true,
       reconnection: false,
       timeout: 30_000,
-      auth: { participantId: `p${client}`, name: client === 0 ? "Host" : `Guest ${client}` },
+      // A UUID like MeetTime's participant ids, so both servers send frames of about the same size.
+      auth: { participantId: randomUUID(), name: client === 0 ? "Host" : `Guest ${client}` },
     });
     socket.once("connect_error", reject);
     socket.once("meeting:joined", () => resolve(socket));

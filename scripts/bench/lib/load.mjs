@@ -56,18 +56,22 @@ export class DeliveryTracker {
 }
 
 /**
- * Sends messages [from, to) round-robin over `senders` clients, at most
- * `window` messages not yet delivered to everyone, and no sender more often
- * than every `minIntervalMs` (the server refills 5 chat tokens a second and
- * holds 10, so 4 a second per sender is never refused). Resolves once every
- * client has every message; rejects when nothing progresses for `stallMs`.
+ * Sends messages [from, to) round-robin over `senders` clients: at a steady
+ * `rate` a second (0: as fast as the rest allows), at most `window` messages
+ * not yet delivered to everyone, and no sender more often than every
+ * `minIntervalMs` (the server refills 5 chat tokens a second and holds 10,
+ * so 4 a second per sender is never refused). A fixed rate matters: CPU per
+ * delivery falls as load rises (more work per wake-up), so two servers are
+ * compared at the same offered load. Resolves once every client has every
+ * message; rejects when nothing progresses for `stallMs`.
  */
-export async function sendPaced({ tracker, senders, from, to, window, minIntervalMs, send, stallMs = 30_000 }) {
+export async function sendPaced({ tracker, senders, from, to, rate, window, minIntervalMs, send, stallMs = 30_000 }) {
   const lastSent = new Float64Array(senders).fill(Number.NEGATIVE_INFINITY);
   let next = from;
   let lastProgressAt = performance.now();
   let lastCompleted = tracker.completed;
   const startedAt = performance.now();
+  const dueAt = (k) => (rate > 0 ? startedAt + ((k - from) * 1000) / rate : 0);
   while (tracker.completed < to) {
     const now = performance.now();
     if (tracker.completed !== lastCompleted) {
@@ -78,7 +82,7 @@ export async function sendPaced({ tracker, senders, from, to, window, minInterva
     }
     if (next < to && next - tracker.completed < window) {
       const sender = next % senders;
-      const wait = lastSent[sender] + minIntervalMs - now;
+      const wait = Math.max(lastSent[sender] + minIntervalMs, dueAt(next)) - now;
       if (wait <= 0) {
         send(sender, next);
         lastSent[sender] = now;
@@ -129,7 +133,14 @@ export async function mapLimit(items, limit, task) {
 /** The common phases after every client is connected: idle, warm-up, measured window. */
 export async function runChatPhases({ tracker, clients, params, send, counters }) {
   await checkpoint("connected");
-  const pace = { tracker, senders: clients, window: params.window, minIntervalMs: params.minSenderIntervalMs, send };
+  const pace = {
+    tracker,
+    senders: clients,
+    rate: params.rate,
+    window: params.window,
+    minIntervalMs: params.minSenderIntervalMs,
+    send,
+  };
   const warm = await sendPaced({ ...pace, from: 0, to: params.warmup });
   await checkpoint("warm", { wallMs: warm.wallMs });
   const measured = await sendPaced({ ...pace, from: params.warmup, to: params.messages });

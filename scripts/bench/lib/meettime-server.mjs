@@ -22,12 +22,19 @@ const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const BENCH_SECRET = "benchmark-only-secret-0123456789-abcdefghij";
 
-/** Variables the benchmark needs: a secret, no REST throttling, room for everyone. */
-function benchVars(clients) {
+/** Variables the benchmark needs (a secret, no REST throttling, room for everyone), plus `--vars K:V,K:V`. */
+function benchVars(clients, extra = "") {
+  const overrides = Object.fromEntries(
+    extra
+      .split(",")
+      .filter(Boolean)
+      .map((pair) => [pair.slice(0, pair.indexOf(":")), pair.slice(pair.indexOf(":") + 1)]),
+  );
   return {
     JWT_SECRET: BENCH_SECRET,
     RATE_LIMIT_MAX_REQUESTS: "100000000",
     MAX_PARTICIPANTS_PER_MEETING: String(clients),
+    ...overrides,
   };
 }
 
@@ -102,12 +109,12 @@ async function guarded(stop, setup) {
   }
 }
 
-export async function startWrangler({ clients, configPath }) {
+export async function startWrangler({ clients, configPath, vars: extraVars }) {
   const port = await freePort(8700, 8799);
   const inspectorPort = await freePort(9300, 9399);
   const persistDir = mkdtempSync(join(tmpdir(), "meettime-bench-state-"));
   const log = openSync(join(persistDir, "wrangler.log"), "a");
-  const vars = Object.entries(benchVars(clients)).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
+  const vars = Object.entries(benchVars(clients, extraVars)).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const listen = ["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
   const child = spawn(
     WRANGLER,
@@ -144,7 +151,7 @@ export async function startWrangler({ clients, configPath }) {
   });
 }
 
-export async function startMiniflare({ clients, scriptPath, configPath }) {
+export async function startMiniflare({ clients, scriptPath, configPath, vars: extraVars }) {
   const port = await freePort(8700, 8799);
   const persistDir = mkdtempSync(join(tmpdir(), "meettime-bench-state-"));
   const host = fork(join(ROOT, "scripts/bench/miniflare-host.mjs"), [], {
@@ -162,7 +169,7 @@ export async function startMiniflare({ clients, scriptPath, configPath }) {
     await new Promise((resolve, reject) => {
       host.once("message", resolve);
       host.once("exit", (code) => reject(new Error(`miniflare host exited with ${code}`)));
-      host.send({ configPath, port, scriptPath, persistDir, vars: benchVars(clients) });
+      host.send({ configPath, port, scriptPath, persistDir, vars: benchVars(clients, extraVars) });
     });
     const url = `http://127.0.0.1:${port}`;
     await waitForHealth(url, () => host.exitCode === null);
