@@ -13,7 +13,6 @@ import { AppError, errorResponse, type Outcome } from "../errors";
 import { log, setLogLevel } from "../log";
 import { ServiceMetrics } from "../metrics";
 import type {
-  ChatMessageData,
   CreateMeetingInput,
   DatetimeUpdateInput,
   KickInput,
@@ -22,6 +21,7 @@ import type {
   MintTokensInput,
   ParticipantData,
 } from "../protocol/schemas";
+import { ANY_TOKEN, HOST_ONLY, MEMBERS, tokenHolder } from "./access";
 import { parseClientFrame } from "./frames";
 import { FrameRateLimits } from "./rate-limits";
 import {
@@ -36,6 +36,7 @@ import {
   sendQuietly,
 } from "./sockets";
 import { type ChatRow, DEFAULT_STATE, type MeetingRow, MeetingStore, type ParticipantRow } from "./store";
+import { chatView, iso, meetingView, participantView, wholeSeconds } from "./views";
 
 /** Internal header by which the worker hands verified token claims to the object. */
 export const CLAIMS_HEADER = "x-meettime-claims";
@@ -46,10 +47,6 @@ const CHAT_ON_JOIN = 50;
 /** A socket silent (no ping, no frame) this long is dropped by the next sweep. */
 export const SILENCE_LIMIT_MS = 60_000;
 export const SWEEP_INTERVAL_MS = 30_000;
-
-const HOST_ONLY: readonly TokenKind[] = ["host"];
-const MEMBERS: readonly TokenKind[] = ["host", "session"];
-const ANY_TOKEN: readonly TokenKind[] = ["host", "session", "join"];
 
 export interface CreateResult {
   meeting: MeetingData;
@@ -62,9 +59,6 @@ export interface JoinResult {
   sessionToken: string;
   wsUrl: string;
 }
-
-const iso = (ms: number) => new Date(ms).toISOString();
-const wholeSeconds = (ms: number) => Math.floor(ms / 1000) * 1000;
 
 export class MeetingRoom extends DurableObject<Env> {
   private readonly store: MeetingStore;
@@ -401,35 +395,13 @@ export class MeetingRoom extends DurableObject<Env> {
     return meeting;
   }
 
-  /**
-   * Checks what only the meeting knows about a verified token, in the
-   * contract's order: meeting exists (404), token still good (401 spent join
-   * token, 403 revoked session), kind allowed for the action (403).
-   */
+  /** The meeting (404 when gone) and the token's holder, checked in the contract's order. */
   private authorize(
     claims: TokenClaims,
     allowed: readonly TokenKind[],
   ): { meeting: MeetingRow; participant: ParticipantRow | null } {
     const meeting = this.requireMeeting();
-    let participant: ParticipantRow | null = null;
-    if (claims.kind === "join") {
-      const token = this.store.joinToken(claims.tokenId);
-      if (!token || token.redeemedAt !== null) throw new AppError("UNAUTHORIZED", "this join token was already used");
-    } else {
-      participant = claims.participantId ? this.store.participant(claims.participantId) : null;
-      const expectedRole = claims.kind === "host" ? "host" : "participant";
-      if (!participant || participant.role !== expectedRole) throw new AppError("UNAUTHORIZED", "invalid token");
-      if (participant.removedAt !== null) {
-        throw new AppError("FORBIDDEN", `this session was revoked (${participant.removedReason ?? "left"})`);
-      }
-    }
-    if (!allowed.includes(claims.kind)) {
-      throw new AppError(
-        "FORBIDDEN",
-        allowed === HOST_ONLY ? "only the host may do this" : "this token may not do this",
-      );
-    }
-    return { meeting, participant };
+    return { meeting, participant: tokenHolder(this.store, claims, allowed) };
   }
 
   /** `authorize` for actions that need a participant and an active meeting (410 once ended). */
@@ -467,45 +439,11 @@ export class MeetingRoom extends DurableObject<Env> {
   // ------------------------------------------------------------------ views
 
   private participantView(p: ParticipantRow): ParticipantData {
-    return {
-      id: p.id,
-      name: p.name,
-      role: p.role,
-      connected: this.sockets.isConnected(p.id),
-      joinedAt: iso(p.joinedAt),
-      state: p.state,
-    };
+    return participantView(p, this.sockets.isConnected(p.id));
   }
 
-  /** Once a meeting has ended only its host is listed: everyone else's attendance ended with it. */
   private meetingView(m: MeetingRow): MeetingData {
-    const listed = this.store.listedParticipants().filter((p) => m.status === "active" || p.role === "host");
-    return {
-      id: m.id,
-      title: m.title,
-      status: m.status,
-      scheduledAt: iso(m.scheduledAt),
-      durationMinutes: m.durationMinutes,
-      timezone: m.timezone,
-      version: m.version,
-      maxParticipants: m.maxParticipants,
-      createdAt: iso(m.createdAt),
-      updatedAt: iso(m.updatedAt),
-      expiresAt: iso(m.expiresAt),
-      participantCount: listed.length,
-      participants: listed.map((p) => this.participantView(p)),
-    };
-  }
-
-  private chatView(row: ChatRow): ChatMessageData {
-    return {
-      id: row.id,
-      seq: row.seq,
-      participantId: row.participantId,
-      name: row.name,
-      text: row.text,
-      ts: iso(row.ts),
-    };
+    return meetingView(m, this.store.listedParticipants(), (id) => this.sockets.isConnected(id));
   }
 
   // ------------------------------------------------------------------ WebSockets
@@ -533,7 +471,7 @@ export class MeetingRoom extends DurableObject<Env> {
     answerSubprotocol: boolean,
   ): Promise<Response> {
     // Read before accepting: whatever fails up to here is still a plain HTTP error, not a dead socket.
-    const chat = this.store.chatHistory(since, CHAT_ON_JOIN).map((row) => this.chatView(row));
+    const chat = this.store.chatHistory(since, CHAT_ON_JOIN).map((row) => chatView(row));
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [participant.id]);
     const identity: SocketIdentity = {
@@ -670,7 +608,7 @@ export class MeetingRoom extends DurableObject<Env> {
     };
     this.store.appendChat(row);
     this.lastSeq = row.seq;
-    this.sockets.broadcast(encodeEvent({ type: "chat:new-message", data: this.chatView(row) }));
+    this.sockets.broadcast(encodeEvent({ type: "chat:new-message", data: chatView(row) }));
     this.messagesRelayed++;
     this.metrics.count("chat_message", { meetingId: this.objectId });
   }
