@@ -111,6 +111,9 @@ export function checkpoint(name, info = {}) {
   });
 }
 
+// Without the parent nobody reads our results: stop, rather than linger with open sockets and timers.
+process.on("disconnect", () => process.exit(1));
+
 /** The benchmark parameters the parent passes as the first IPC message. */
 export function receiveParameters() {
   return new Promise((resolve) => process.once("message", resolve));

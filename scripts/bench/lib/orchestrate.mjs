@@ -18,6 +18,8 @@ export const IDLE_SAMPLE_MS = 2_000;
 export function driveClients({ script, params, serverPids, timeoutMs, onCheckpoint = async () => {} }) {
   return new Promise((resolve, reject) => {
     const child = fork(script, [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    const killChild = () => child.kill("SIGKILL");
+    process.once("exit", killChild); // an interrupted benchmark takes its clients with it
     const samples = {};
     const info = {};
     const sample = (name) => {
@@ -44,6 +46,7 @@ export function driveClients({ script, params, serverPids, timeoutMs, onCheckpoi
     });
     child.on("exit", (code) => {
       clearTimeout(timer);
+      process.off("exit", killChild);
       if (code === 0) resolve({ samples, info });
       else reject(new Error(`client process exited with ${code}`));
     });
