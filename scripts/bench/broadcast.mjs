@@ -20,20 +20,15 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { bundleWorker, ROOT, startMiniflare, startWrangler, usingBundle } from "./lib/meettime-server.mjs";
-import { driveClients, options } from "./lib/orchestrate.mjs";
+import { options } from "./lib/orchestrate.mjs";
 import { CLK_TCK, cpuModel, loadAverage } from "./lib/proc.mjs";
 import { openProfiler, selfTimes } from "./lib/profiler.mjs";
-import { analyseRun, printRun, summarise } from "./lib/results.mjs";
+import { summarise } from "./lib/results.mjs";
+import { LOAD_DEFAULTS, measureRuns, stopOnSignals } from "./lib/runs.mjs";
 
 const opts = options({
   mode: "both",
-  runs: 3,
-  clients: 200,
-  messages: 2000,
-  warmup: 400,
-  rate: 100,
-  window: 20,
-  minSenderIntervalMs: 250,
+  ...LOAD_DEFAULTS,
   creates: 300,
   json: "",
   profile: "",
@@ -42,7 +37,6 @@ const opts = options({
   vars: "",
 });
 const params = { ...opts };
-const RUN_TIMEOUT_MS = 10 * 60_000;
 
 const MODES = {
   wrangler: {
@@ -88,14 +82,7 @@ if (opts.profile && modes.includes("miniflare")) throw new Error("--profile need
 if (opts.saveBundle) mkdirSync(opts.saveBundle, { recursive: true });
 const bundle = opts.bundle ? usingBundle(opts.bundle) : bundleWorker(opts.saveBundle || undefined);
 console.log(`snapshot: ${opts.bundle || opts.saveBundle || "working tree, bundled now"}`);
-let running = null;
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, async () => {
-    await running?.stop();
-    bundle.dispose();
-    process.exit(130);
-  });
-}
+stopOnSignals(() => bundle.dispose());
 
 console.log(
   `machine: ${cpus().length} CPUs (${cpuModel()}), CLK_TCK ${CLK_TCK}, load ${loadAverage()}; ` +
@@ -107,33 +94,16 @@ try {
   for (const mode of modes) {
     const { title, start, totals } = MODES[mode];
     console.log(`\n${title}`);
-    const runs = [];
-    for (let run = 1; run <= opts.runs; run++) {
-      const loadBefore = loadAverage();
-      const server = await start();
-      running = server;
-      let result;
-      try {
-        const measured = await driveClients({
-          script: join(ROOT, "scripts/bench/meettime-clients.mjs"),
-          params: { ...params, baseUrl: server.url },
-          serverPids: server.pids,
-          timeoutMs: RUN_TIMEOUT_MS,
-          onCheckpoint: opts.profile ? profileWindows(server, `${opts.profile}-${mode}-${run}`) : undefined,
-        });
-        result = analyseRun(measured, params, totals);
-      } finally {
-        await server.stop();
-        running = null;
-      }
-      result.loadBefore = loadBefore;
-      printRun(`run ${run} (load ${loadBefore})`, result);
-      if (result.problems.length > 0) {
-        console.error(`  run ${run} FAILED: ${result.problems.join("; ")}`);
-        failed = true;
-      }
-      runs.push(result);
-    }
+    const { runs, failed: runFailed } = await measureRuns({
+      count: opts.runs,
+      start,
+      script: join(ROOT, "scripts/bench/meettime-clients.mjs"),
+      params,
+      totals,
+      onCheckpoint: (server, run) =>
+        opts.profile ? profileWindows(server, `${opts.profile}-${mode}-${run}`) : undefined,
+    });
+    failed ||= runFailed;
     report.modes[mode] = { summary: summarise(title, runs), runs };
   }
 } finally {

@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
 import {
   checkpoint,
+  connectAll,
   DeliveryTracker,
   mapLimit,
   messageIndex,
@@ -93,16 +94,12 @@ function connect(token, client) {
   });
 }
 
-const connectStartedAt = performance.now();
-const sockets = await mapLimit(bearerTokens, 10, connect);
-// Every connect tells everyone already there: n(n-1)/2 participant-joined frames in all.
-const expectedJoins = (params.clients * (params.clients - 1)) / 2;
-while (participantJoinedFrames < expectedJoins) {
-  if (performance.now() - connectStartedAt > 120_000)
-    throw new Error(`only ${participantJoinedFrames} of ${expectedJoins} joins seen`);
-  await tracker.progress(50);
-}
-const connectMs = performance.now() - connectStartedAt;
+const { sockets, connectMs } = await connectAll({
+  items: bearerTokens,
+  connect,
+  joinsSeen: () => participantJoinedFrames,
+  tracker,
+});
 const pinger = setInterval(() => {
   for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) ws.send("ping");
 }, PING_EVERY_MS);

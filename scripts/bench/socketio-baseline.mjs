@@ -12,26 +12,22 @@ import { fork } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath } from "node:url";
-import { driveClients, options } from "./lib/orchestrate.mjs";
-import { freePort } from "./lib/ports.mjs";
+import { freePort } from "../lib/dev-server.mjs";
+import { HTTP_PORTS } from "./lib/meettime-server.mjs";
+import { options } from "./lib/orchestrate.mjs";
 import { CLK_TCK, cpuModel, loadAverage } from "./lib/proc.mjs";
-import { analyseRun, printRun, summarise } from "./lib/results.mjs";
+import { summarise } from "./lib/results.mjs";
+import { LOAD_DEFAULTS, measureRuns, stopOnSignals } from "./lib/runs.mjs";
 
 const opts = options({
-  runs: 3,
-  clients: 200,
-  messages: 2000,
-  warmup: 400,
-  rate: 100,
-  window: 20,
-  minSenderIntervalMs: 250,
+  ...LOAD_DEFAULTS,
   json: "",
 });
 const params = { ...opts, creates: 0 };
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 
 async function startServer() {
-  const port = await freePort(8700, 8799);
+  const port = await freePort(HTTP_PORTS);
   const server = fork(here("socketio-server.mjs"), [], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
   await new Promise((resolve, reject) => {
     server.once("message", resolve);
@@ -51,40 +47,13 @@ console.log(
   `machine: ${cpus().length} CPUs (${cpuModel()}), CLK_TCK ${CLK_TCK}, load ${loadAverage()}; ` +
     `${params.clients} clients, ${params.messages} messages (${params.warmup} warm-up) at ${params.rate || "max"} msg/s, window ${params.window}`,
 );
-let running = null;
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, async () => {
-    await running?.stop();
-    process.exit(130);
-  });
-}
-const runs = [];
-let failed = false;
-for (let run = 1; run <= opts.runs; run++) {
-  const loadBefore = loadAverage();
-  const server = await startServer();
-  running = server;
-  let result;
-  try {
-    const measured = await driveClients({
-      script: here("socketio-clients.mjs"),
-      params: { ...params, baseUrl: server.url },
-      serverPids: server.pids,
-      timeoutMs: 10 * 60_000,
-    });
-    result = analyseRun(measured, params);
-  } finally {
-    await server.stop();
-    running = null;
-  }
-  result.loadBefore = loadBefore;
-  printRun(`run ${run} (load ${loadBefore})`, result);
-  if (result.problems.length > 0) {
-    console.error(`  run ${run} FAILED: ${result.problems.join("; ")}`);
-    failed = true;
-  }
-  runs.push(result);
-}
+stopOnSignals();
+const { runs, failed } = await measureRuns({
+  count: opts.runs,
+  start: startServer,
+  script: here("socketio-clients.mjs"),
+  params,
+});
 const title = "Node Socket.IO baseline";
 const summary = summarise(title, runs);
 if (opts.json) {

@@ -4,9 +4,15 @@
  * clients in one room and the same chat phases as the MeetTime clients.
  */
 import { randomUUID } from "node:crypto";
-import { performance } from "node:perf_hooks";
 import { io } from "socket.io-client";
-import { DeliveryTracker, mapLimit, messageIndex, messageText, receiveParameters, runChatPhases } from "./lib/load.mjs";
+import {
+  connectAll,
+  DeliveryTracker,
+  messageIndex,
+  messageText,
+  receiveParameters,
+  runChatPhases,
+} from "./lib/load.mjs";
 
 const params = await receiveParameters();
 const tracker = new DeliveryTracker(params.clients, params.messages);
@@ -31,15 +37,12 @@ function connect(_, client) {
   });
 }
 
-const connectStartedAt = performance.now();
-const sockets = await mapLimit(Array.from({ length: params.clients }), 10, connect);
-const expectedJoins = (params.clients * (params.clients - 1)) / 2;
-while (participantJoined < expectedJoins) {
-  if (performance.now() - connectStartedAt > 120_000)
-    throw new Error(`only ${participantJoined} of ${expectedJoins} joins seen`);
-  await tracker.progress(50);
-}
-const connectMs = performance.now() - connectStartedAt;
+const { sockets, connectMs } = await connectAll({
+  items: Array.from({ length: params.clients }),
+  connect,
+  joinsSeen: () => participantJoined,
+  tracker,
+});
 
 await runChatPhases({
   tracker,

@@ -6,10 +6,9 @@
  * `since=` without missing or repeating a chat message.
  */
 import { describe, expect, it } from "vitest";
-import { baseUrl, type LiveSocket } from "./client";
-import { clientFor, dropConnection, seqsSeen } from "./fault-client";
+import { baseUrl, clientFor, dropConnection, FAULT_JOINED_MS, type LiveSocket, seqsSeen } from "./client";
 
-const client = clientFor(baseUrl);
+const client = clientFor(baseUrl, { joinedTimeoutMs: FAULT_JOINED_MS });
 /** How long the server may take to notice a dead connection that sent no close frame. */
 const NOTICE_MS = 30_000;
 
@@ -74,7 +73,7 @@ describe("connections that die without a close frame", () => {
     await leftFor(host, grace.id);
 
     const lastSeen = Math.max(...seqsSeen(graceSocket));
-    const graceBack = await client.connect(id, grace.sessionToken, lastSeen);
+    const graceBack = await client.connect(id, grace.sessionToken, { since: lastSeen });
     expect([...seqsSeen(graceSocket), ...seqsSeen(graceBack)]).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect((await host.request({ type: "chat:message", data: { text: "h" } })).type).toBe("ack");
     expect((await graceBack.next("chat:new-message")).data.seq).toBe(8);

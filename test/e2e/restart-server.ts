@@ -5,43 +5,13 @@
  * from 8900-8999 (inspector 9500-9599), always on 127.0.0.1, so this server
  * never collides with the suite's shared one (8800-8899).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort, startWranglerDev, type WranglerDev } from "../../scripts/lib/dev-server.mjs";
 
-const HTTP_PORTS: readonly [number, number] = [8900, 8999];
-const INSPECTOR_PORTS: readonly [number, number] = [9500, 9599];
-const STARTUP_TIMEOUT_MS = 120_000;
-const STOP_TIMEOUT_MS = 10_000;
-
-function portIsFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once("error", () => resolve(false));
-    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
-  });
-}
-
-async function freePort([from, to]: readonly [number, number], avoid: number[] = []): Promise<number> {
-  const size = to - from + 1;
-  const start = Math.floor(Math.random() * size);
-  for (let i = 0; i < size; i++) {
-    const port = from + ((start + i) % size);
-    if (!avoid.includes(port) && (await portIsFree(port))) return port;
-  }
-  throw new Error(`no free port in ${from}-${to}`);
-}
-
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+const HTTP_PORTS = [8900, 8999] as const;
+const INSPECTOR_PORTS = [9500, 9599] as const;
 
 export interface RestartableServer {
   readonly baseUrl: string;
@@ -50,7 +20,7 @@ export interface RestartableServer {
   readonly jwtSecret: string;
   /** Starts wrangler dev (again) and waits for `/health`. */
   start(): Promise<void>;
-  /** SIGTERM (a clean stop) or SIGKILL (a crash) to the whole process group; waits until the port is free. */
+  /** SIGTERM (a clean stop) or SIGKILL (a crash) to the whole process group; waits until the group is gone. */
   stop(signal?: "SIGTERM" | "SIGKILL"): Promise<void>;
   /** Stops and deletes the state directory. */
   dispose(): Promise<void>;
@@ -64,104 +34,43 @@ export interface RestartableServer {
 export async function restartableServer(vars: Record<string, string> = {}): Promise<RestartableServer> {
   const dir = mkdtempSync(join(tmpdir(), "meettime-restart-"));
   const stateDir = join(dir, "state");
-  const envFile = join(dir, "env");
   const jwtSecret = `restart-${crypto.randomUUID()}-${crypto.randomUUID()}`;
   const allVars = { JWT_SECRET: jwtSecret, RATE_LIMIT_MAX_REQUESTS: "1000000", LOG_LEVEL: "warn", ...vars };
-  writeFileSync(
-    envFile,
-    `${Object.entries(allVars)
-      .map(([key, value]) => `${key}=${value}`)
-      .join("\n")}\n`,
-  );
+  // Chosen once: every start serves on the same address.
   const port = await freePort(HTTP_PORTS);
   const inspectorPort = await freePort(INSPECTOR_PORTS);
-  const baseUrl = `http://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  let log = "";
-
-  const healthy = async () => {
-    try {
-      return (await fetch(`${baseUrl}/health`)).ok;
-    } catch {
-      return false;
-    }
-  };
-
-  const start = async () => {
-    if (child && isRunning(child)) throw new Error("already running");
-    log = "";
-    // After a stop the port may linger in the kernel for a moment.
-    await waitUntil(`port ${port} to be free`, () => portIsFree(port), 30_000);
-    const started = spawn(
-      "node_modules/.bin/wrangler",
-      [
-        "dev",
-        "--ip=127.0.0.1",
-        `--port=${port}`,
-        `--inspector-port=${inspectorPort}`,
-        `--persist-to=${stateDir}`,
-        `--env-file=${envFile}`,
-        "--show-interactive-dev-session=false",
-        "--log-level=warn",
-      ],
-      {
-        cwd: process.cwd(),
-        detached: true, // its own process group: stopping it stops workerd too
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", CI: "1" },
-      },
-    );
-    child = started;
-    started.stdout?.on("data", (chunk) => (log += chunk));
-    started.stderr?.on("data", (chunk) => (log += chunk));
-    await waitUntil(
-      "wrangler dev to answer /health",
-      async () => {
-        if (!isRunning(started))
-          throw new Error(`wrangler dev exited (${started.exitCode ?? started.signalCode}):\n${log}`);
-        return healthy();
-      },
-      STARTUP_TIMEOUT_MS,
-    );
-  };
+  let running: WranglerDev | undefined;
+  let lastOutput = "";
 
   const stop = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
-    const running = child;
-    if (!running || !isRunning(running) || running.pid === undefined) return;
-    const pid = running.pid;
-    const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
-    const killer = setTimeout(() => signalGroup(pid, "SIGKILL"), STOP_TIMEOUT_MS);
-    signalGroup(pid, signal);
-    await exited;
-    clearTimeout(killer);
-    // workerd may outlive wrangler by a moment; make sure nothing of the group still serves.
-    signalGroup(pid, "SIGKILL");
-    await waitUntil(`port ${port} to close`, async () => !(await healthy()), 30_000);
+    const server = running;
+    running = undefined;
+    if (!server) return;
+    await server.stop(signal);
+    lastOutput = server.output();
   };
 
   return {
-    baseUrl,
+    baseUrl: `http://127.0.0.1:${port}`,
     stateDir,
     jwtSecret,
-    start,
+    async start() {
+      if (running) throw new Error("already running");
+      lastOutput = "";
+      running = await startWranglerDev({
+        httpPorts: HTTP_PORTS,
+        inspectorPorts: INSPECTOR_PORTS,
+        port,
+        inspectorPort,
+        stateDir,
+        vars: allVars,
+      });
+    },
     stop,
     async dispose() {
       await stop("SIGKILL");
       rmSync(dir, { recursive: true, force: true });
     },
-    output: () => log,
+    output: () => running?.output() ?? lastOutput,
   };
-}
-
-/** A child killed by a signal has a signalCode and no exitCode. */
-function isRunning(child: ChildProcess): boolean {
-  return child.exitCode === null && child.signalCode === null;
-}
-
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // The group is gone already.
-  }
 }

@@ -7,15 +7,14 @@
  * session tokens and `since=` and see one consistent meeting.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LiveSocket } from "./client";
-import { clientFor, seqsSeen } from "./fault-client";
+import { clientFor, FAULT_JOINED_MS, LiveSocket, seqsSeen } from "./client";
 import { type RestartableServer, restartableServer } from "./restart-server";
 
 /** A killed server's sockets may take a while to be reported closed on a busy machine. */
 const CLOSE_MS = 30_000;
 
 let server: RestartableServer;
-const client = clientFor(() => server.baseUrl);
+const client = clientFor(() => server.baseUrl, { joinedTimeoutMs: FAULT_JOINED_MS });
 
 beforeAll(async () => {
   server = await restartableServer();
@@ -104,9 +103,9 @@ describe("a server restart on the same storage", () => {
     ).toBe(410);
 
     // Clients resume: the host with what it saw last, Grace from seq 3.
-    const hostAgain = await client.connect(id, hostToken, 7);
+    const hostAgain = await client.connect(id, hostToken, { since: 7 });
     expect(hostAgain.frames[0]!.data.chat).toEqual([]);
-    const graceAgain = await client.connect(id, grace.sessionToken, 3);
+    const graceAgain = await client.connect(id, grace.sessionToken, { since: 3 });
     expect(seqsSeen(graceAgain)).toEqual([4, 5, 6, 7]);
     expect(graceAgain.frames[0]!.data.chat.map((m: any) => m.text)).toEqual(["four", "five", "six", "seven"]);
     const joinedView = graceAgain.frames[0]!.data.meeting;
@@ -141,7 +140,7 @@ describe("a server restart on the same storage", () => {
     await Promise.all([hostAgain.closed(CLOSE_MS), graceAgain.closed(CLOSE_MS), lateSocket.closed(CLOSE_MS)]);
     await server.start();
 
-    const graceThird = await client.connect(id, grace.sessionToken, 8);
+    const graceThird = await client.connect(id, grace.sessionToken, { since: 8 });
     expect(graceThird.frames[0]!.data.chat.map((m: any) => [m.seq, m.text])).toEqual([[9, "nine"]]);
     const crashed = (await client.api("GET", `/api/meetings/${id}`, { token: hostToken })).body.meeting;
     expect(crashed.version).toBe(4);
@@ -151,7 +150,7 @@ describe("a server restart on the same storage", () => {
       ["Grace", true, false],
       ["Late", false, true],
     ]);
-    const everything = await client.connect(id, hostToken, 0);
+    const everything = await client.connect(id, hostToken, { since: 0 });
     expect(seqsSeen(everything)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     for (const socket of [graceThird, everything]) socket.ws.close();
   }, 300_000);

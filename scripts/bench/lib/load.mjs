@@ -133,6 +133,23 @@ export async function mapLimit(items, limit, task) {
   return results;
 }
 
+/**
+ * Connects every client (10 at a time) and waits until each has seen every
+ * later one join: n(n-1)/2 participant-joined notices in all, counted by
+ * `joinsSeen()`. Resolves to the sockets and how long that took.
+ */
+export async function connectAll({ items, connect, joinsSeen, tracker, timeoutMs = 120_000 }) {
+  const startedAt = performance.now();
+  const sockets = await mapLimit(items, 10, connect);
+  const expectedJoins = (items.length * (items.length - 1)) / 2;
+  while (joinsSeen() < expectedJoins) {
+    if (performance.now() - startedAt > timeoutMs)
+      throw new Error(`only ${joinsSeen()} of ${expectedJoins} joins seen`);
+    await tracker.progress(50);
+  }
+  return { sockets, connectMs: performance.now() - startedAt };
+}
+
 /** The common phases after every client is connected: idle, warm-up, measured window. */
 export async function runChatPhases({ tracker, clients, params, send, counters }) {
   await checkpoint("connected");

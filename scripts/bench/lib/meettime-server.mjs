@@ -6,18 +6,22 @@
  * - "miniflare": the wrangler-bundled script in Miniflare directly, so one
  *   workerd process is the whole server (see miniflare-host.mjs).
  * Each run gets its own ports and --persist-to directory, and only
- * 127.0.0.1. Stopping kills only the processes started here, by id.
+ * 127.0.0.1. Stopping kills only the processes started here, by id (the
+ * wrangler mode's process group through scripts/lib/dev-server.mjs).
  */
-import { execFileSync, fork, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, fork } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { fileURLToPath } from "node:url";
-import { freePort } from "./ports.mjs";
+import { freePort, ROOT, startWranglerDev, waitForHealth } from "../../lib/dev-server.mjs";
 import { cmdline, comm, descendants, isAlive } from "./proc.mjs";
 
-export const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+export { ROOT };
+
+/** The benchmark's own port ranges: the e2e suite, restart tests and soak use others. */
+export const HTTP_PORTS = [8700, 8799];
+const INSPECTOR_PORTS = [9300, 9399];
 const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const BENCH_SECRET = "benchmark-only-secret-0123456789-abcdefghij";
@@ -36,21 +40,6 @@ function benchVars(clients, extra = "") {
     MAX_PARTICIPANTS_PER_MEETING: String(clients),
     ...overrides,
   };
-}
-
-async function waitForHealth(url, isRunning, timeoutMs = 90_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!isRunning()) throw new Error("server exited during start-up");
-    try {
-      const response = await fetch(`${url}/health`);
-      if (response.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    await sleep(250);
-  }
-  throw new Error(`server at ${url} not healthy within ${timeoutMs / 1000} s`);
 }
 
 async function waitGone(pids, timeoutMs) {
@@ -110,49 +99,30 @@ async function guarded(stop, setup) {
 }
 
 export async function startWrangler({ clients, configPath, vars: extraVars }) {
-  const port = await freePort(8700, 8799);
-  const inspectorPort = await freePort(9300, 9399);
-  const persistDir = mkdtempSync(join(tmpdir(), "meettime-bench-state-"));
-  const log = openSync(join(persistDir, "wrangler.log"), "a");
-  const vars = Object.entries(benchVars(clients, extraVars)).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
-  const listen = ["--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
-  const child = spawn(
-    WRANGLER,
-    ["dev", "-c", configPath, ...listen, "--persist-to", join(persistDir, "state"), ...vars],
-    {
-      cwd: ROOT,
-      env: QUIET_ENV,
-      detached: true, // its own process group, so stopping it reaches its workerd children
-      stdio: ["ignore", log, log],
-    },
-  );
-  const stop = async () => {
-    const all = [child.pid, ...descendants(child.pid)];
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {
-      // Already gone.
-    }
-    await waitGone(all, 10_000);
-    rmSync(persistDir, { recursive: true, force: true });
-  };
+  const server = await startWranglerDev({
+    httpPorts: HTTP_PORTS,
+    inspectorPorts: INSPECTOR_PORTS,
+    config: configPath,
+    vars: benchVars(clients, extraVars),
+    logLevel: null, // wrangler's own default, as a developer runs it
+  });
+  const { port, pid: root, inspectorPort, stop } = server;
   return guarded(stop, async () => {
-    const url = `http://127.0.0.1:${port}`;
-    await waitForHealth(url, () => child.exitCode === null);
-    const workerds = await settledWorkerds(child.pid, 2);
-    const tree = descendants(child.pid);
+    const url = server.baseUrl;
+    const workerds = await settledWorkerds(root, 2);
+    const tree = descendants(root);
     // The dev proxy is the workerd that listens on --port; the other one runs the worker.
     const proxy = workerds.find((pid) => cmdline(pid).includes(`--socket-addr=entry=127.0.0.1:${port}`));
     const worker = workerds.find((pid) => pid !== proxy);
     const node = tree.find((pid) => cmdline(pid).some((arg) => arg.endsWith("wrangler-dist/cli.js")));
     if (!proxy || !worker) throw new Error(`expected two workerd processes under wrangler, found ${workerds.length}`);
-    const pids = { "workerd dev proxy": proxy, "workerd user worker": worker, "wrangler node": node ?? child.pid };
+    const pids = { "workerd dev proxy": proxy, "workerd user worker": worker, "wrangler node": node ?? root };
     return { url, pids, inspectorPort, stop };
   });
 }
 
 export async function startMiniflare({ clients, scriptPath, configPath, vars: extraVars }) {
-  const port = await freePort(8700, 8799);
+  const port = await freePort(HTTP_PORTS);
   const persistDir = mkdtempSync(join(tmpdir(), "meettime-bench-state-"));
   const host = fork(join(ROOT, "scripts/bench/miniflare-host.mjs"), [], {
     cwd: ROOT,
@@ -172,7 +142,7 @@ export async function startMiniflare({ clients, scriptPath, configPath, vars: ex
       host.send({ configPath, port, scriptPath, persistDir, vars: benchVars(clients, extraVars) });
     });
     const url = `http://127.0.0.1:${port}`;
-    await waitForHealth(url, () => host.exitCode === null);
+    await waitForHealth(url, { isRunning: () => host.exitCode === null, timeoutMs: 90_000 });
     const workerds = await settledWorkerds(host.pid, 1);
     return { url, pids: { "workerd (miniflare)": workerds[0], "miniflare node": host.pid }, stop };
   });
