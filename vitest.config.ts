@@ -1,6 +1,9 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
+// CI collects every suite's totals from JSON reports (scripts/ci-summary.mjs).
+const jsonReportDir = process.env.VITEST_JSON_DIR;
+
 /**
  * Two projects: `workers` runs inside workerd through the Workers pool (the
  * worker, its Durable Objects and their storage); `node` runs Node-side
@@ -9,6 +12,7 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    reporters: jsonReportDir ? ["default", ["json", { outputFile: `${jsonReportDir}/unit.json` }]] : ["default"],
     // The worker logs one JSON line per request: show console output only for failing tests.
     silent: "passed-only",
     projects: [

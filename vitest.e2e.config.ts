@@ -1,5 +1,8 @@
 import { defineConfig } from "vitest/config";
 
+// CI collects every suite's totals from JSON reports (scripts/ci-summary.mjs).
+const jsonReportDir = process.env.VITEST_JSON_DIR;
+
 /**
  * The end-to-end suite: real `wrangler dev` (started once by the global
  * setup on a free port, with a throwaway state directory and secret) and
@@ -7,6 +10,7 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    reporters: jsonReportDir ? ["default", ["json", { outputFile: `${jsonReportDir}/e2e.json` }]] : ["default"],
     name: "e2e",
     include: ["test/e2e/**/*.test.ts"],
     environment: "node",
