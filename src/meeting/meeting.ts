@@ -13,6 +13,7 @@ import { AppError, errorResponse, type Outcome } from "../errors";
 import { log, setLogLevel } from "../log";
 import { ServiceMetrics } from "../metrics";
 import type {
+  ClientFrameData,
   CreateMeetingInput,
   DatetimeUpdateInput,
   KickInput,
@@ -542,11 +543,7 @@ export class MeetingRoom extends DurableObject<Env> {
     }
   }
 
-  private async handleFrame(
-    sender: SocketIdentity,
-    frame: import("../protocol/schemas").ClientFrameData,
-    ack: () => void,
-  ): Promise<void> {
+  private async handleFrame(sender: SocketIdentity, frame: ClientFrameData, ack: () => void): Promise<void> {
     switch (frame.type) {
       case "chat:message":
         return this.relayChat(sender, frame.data.text);
