@@ -114,8 +114,8 @@ describe("bad frames", () => {
     const m = await liveMeeting("Grace");
     const grace = m.guests[0]!.socket;
     grace.send("ping");
-    await grace.find(() => grace.raw.includes("pong"), "pong").catch(() => undefined);
-    expect(grace.raw).toContain("pong");
+    await grace.find(() => grace.texts.includes("pong"), "pong").catch(() => undefined);
+    expect(grace.texts).toContain("pong");
     expect(grace.count("error")).toBe(0);
   });
 });

@@ -26,9 +26,9 @@ async function backdate(meetingId: string, participantId: string, ago: number) {
 }
 
 async function pingPong(socket: TestSocket) {
-  const pongs = socket.raw.filter((text) => text === "pong").length;
+  const pongs = socket.texts.filter((text) => text === "pong").length;
   socket.send("ping");
-  await socket.find(() => socket.raw.filter((text) => text === "pong").length > pongs, "pong");
+  await socket.find(() => socket.texts.filter((text) => text === "pong").length > pongs, "pong");
 }
 
 describe("after eviction", () => {

@@ -7,16 +7,11 @@
  */
 import { expect, inject } from "vitest";
 import WebSocket from "ws";
+import { type Frame, FrameInbox } from "../helpers/frame-inbox";
 
 export const baseUrl = () => inject("baseUrl");
 
-export interface Frame {
-  type: string;
-  data?: any;
-  id?: string | number;
-  ts?: string;
-  error?: { code: string; message: string; details?: any };
-}
+export type { Frame };
 
 /** The refusal of an upgrade: its HTTP status and error body, read from the `unexpected-response` event. */
 export interface Refusal {
@@ -28,87 +23,16 @@ const WAIT_MS = 5000;
 /** The fault tests' wait for `meeting:joined`: after a restart or a dropped connection a join can be slow. */
 export const FAULT_JOINED_MS = 20_000;
 
-export class LiveSocket {
-  readonly frames: Frame[] = [];
-  readonly texts: string[] = [];
-  private cursor = 0;
-  private waiters = new Set<() => void>();
-  closeEvent: { code: number; reason: string } | undefined;
-
+/** A socket to a real server, through the `ws` package. */
+export class LiveSocket extends FrameInbox {
   constructor(readonly ws: WebSocket) {
-    ws.on("message", (data, isBinary) => {
-      const text = isBinary ? "" : data.toString();
-      this.texts.push(text);
-      if (text.startsWith("{")) this.frames.push(JSON.parse(text));
-      this.wake();
-    });
-    ws.on("close", (code, reason) => {
-      this.closeEvent = { code, reason: reason.toString() };
-      this.wake();
-    });
-  }
-
-  private wake() {
-    for (const waiter of this.waiters) waiter();
-  }
-
-  private until<T>(what: string, find: () => T | undefined, timeoutMs = WAIT_MS): Promise<T> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = find();
-        if (found === undefined) return;
-        this.waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(check);
-        reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.frames.map((f) => f.type))}`));
-      }, timeoutMs);
-      this.waiters.add(check);
-      check();
-    });
+    super(WAIT_MS);
+    ws.on("message", (data, isBinary) => this.received(isBinary ? "" : data.toString()));
+    ws.on("close", (code, reason) => this.closedWith(code, reason.toString()));
   }
 
   send(frame: unknown) {
     this.ws.send(typeof frame === "string" ? frame : JSON.stringify(frame));
-  }
-
-  /** The next frame of `type` after those already consumed. */
-  next(type: string, timeoutMs?: number): Promise<Frame> {
-    return this.until(
-      `frame ${type}`,
-      () => {
-        const index = this.frames.findIndex((f, i) => i >= this.cursor && f.type === type);
-        if (index === -1) return undefined;
-        this.cursor = index + 1;
-        return this.frames[index];
-      },
-      timeoutMs,
-    );
-  }
-
-  async request(frame: { type: string; data?: unknown }): Promise<Frame> {
-    const id = crypto.randomUUID();
-    this.send({ ...frame, id });
-    return this.until(`reply to ${frame.type}`, () =>
-      this.frames.find((f) => (f.type === "ack" || f.type === "error") && f.id === id),
-    );
-  }
-
-  /** Sends the text `ping` and waits for the text `pong`. */
-  async ping(): Promise<void> {
-    const before = this.texts.filter((t) => t === "pong").length;
-    this.ws.send("ping");
-    await this.until("pong", () => (this.texts.filter((t) => t === "pong").length > before ? true : undefined));
-  }
-
-  closed(timeoutMs?: number): Promise<{ code: number; reason: string }> {
-    return this.until("close", () => this.closeEvent, timeoutMs);
-  }
-
-  count(type: string): number {
-    return this.frames.filter((f) => f.type === type).length;
   }
 }
 
