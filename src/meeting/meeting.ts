@@ -355,9 +355,7 @@ export class MeetingRoom extends DurableObject<Env> {
       sendQuietly(ws, encodeEvent({ type: "meeting:kicked", data: { reason: reason || "removed by the host" } }));
       closeQuietly(ws, CLOSE.KICKED, "kicked");
     }
-    this.sockets.broadcast(
-      encodeEvent({ type: "meeting:participant-left", data: { participantId, reason: "kicked" } }),
-    );
+    this.announceLeft(participantId, "kicked");
     log("info", "meeting.kicked", { meetingId: this.meeting()?.id, participantId });
     return participantId;
   }
@@ -369,9 +367,7 @@ export class MeetingRoom extends DurableObject<Env> {
     const ws = this.sockets.retire(participant.id);
     if (ws) closeQuietly(ws, CLOSE.NORMAL, "left");
     if (ws || !isHost) {
-      this.sockets.broadcast(
-        encodeEvent({ type: "meeting:participant-left", data: { participantId: participant.id, reason: "left" } }),
-      );
+      this.announceLeft(participant.id, "left");
     }
     log("info", "meeting.left", { meetingId: this.meeting()?.id, participantId: participant.id });
     return participant.id;
@@ -649,13 +645,7 @@ export class MeetingRoom extends DurableObject<Env> {
   /** A socket went away by itself: its participant stays listed, now disconnected. */
   private dropped(ws: WebSocket): void {
     const identity = this.sockets.forget(ws);
-    if (!identity) return;
-    this.sockets.broadcast(
-      encodeEvent({
-        type: "meeting:participant-left",
-        data: { participantId: identity.participantId, reason: "disconnected" },
-      }),
-    );
+    if (identity) this.announceLeft(identity.participantId, "disconnected");
   }
 
   /** Closes a live socket on the server's initiative and reports it as disconnected. */
@@ -664,12 +654,12 @@ export class MeetingRoom extends DurableObject<Env> {
     if (!identity) return;
     this.sockets.retire(identity.participantId);
     closeQuietly(ws, code, reason);
-    this.sockets.broadcast(
-      encodeEvent({
-        type: "meeting:participant-left",
-        data: { participantId: identity.participantId, reason: "disconnected" },
-      }),
-    );
+    this.announceLeft(identity.participantId, "disconnected");
+  }
+
+  /** Tells everyone still connected that a participant's socket is gone, and why. */
+  private announceLeft(participantId: string, reason: "left" | "disconnected" | "kicked"): void {
+    this.sockets.broadcast(encodeEvent({ type: "meeting:participant-left", data: { participantId, reason } }));
   }
 
   private closeAll(code: number, reason: string): void {
