@@ -19,6 +19,9 @@ export const ERROR_STATUS = {
   UPGRADE_REQUIRED: 426,
   RATE_LIMITED: 429,
   INTERNAL: 500,
+  // Contract 1.1
+  INVITE_LIMIT: 409,
+  UNAVAILABLE: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;
