@@ -33,6 +33,8 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   UPGRADE_REQUIRED: "the WebSocket route without `Upgrade: websocket`",
   RATE_LIMITED: "over the REST rate limit; see `Retry-After`",
   INTERNAL: "a bug, or the server lacks its configuration; never leaks details",
+  INVITE_LIMIT: "minting would leave more than 1,000 unredeemed, unexpired invites",
+  UNAVAILABLE: "overloaded or a transient storage failure; nothing changed, retry after `Retry-After`",
 };
 
 const SECURITY_SCHEMES = {
