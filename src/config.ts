@@ -6,11 +6,23 @@
 import { z } from "zod";
 import type { Env } from "./env";
 import { AppError } from "./errors";
+import { DEFAULT_STUN_URLS, DEFAULT_TURN_API_BASE_URL, type IceConfig, type TurnProvider } from "./ice/ice-servers";
 
 const MIN_SECRET_BYTES = 32;
 
 const positiveNumber = (fallback: number) => z.coerce.number().positive().finite().default(fallback);
 const positiveInteger = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** A comma-separated list of ICE server URLs, each with one of `schemes` (`stun:`, `turns:`, …). */
+const iceUrlList = (schemes: RegExp, message: string) =>
+  z
+    .string()
+    .transform((list) =>
+      list
+        .split(",")
+        .map((url) => url.trim())
+        .filter(Boolean),
+    )
+    .refine((urls) => urls.every((url) => schemes.test(url)), message);
 
 const ConfigSchema = z.object({
   CORS_ORIGINS: z
@@ -28,6 +40,11 @@ const ConfigSchema = z.object({
   MEETING_EXPIRY_HOURS: positiveNumber(24),
   TOKEN_EXPIRY_HOURS: positiveNumber(24),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  STUN_URLS: iceUrlList(/^stuns?:/i, "every URL must start with stun: or stuns:").default(DEFAULT_STUN_URLS),
+  TURN_URLS: iceUrlList(/^turns?:/i, "every URL must start with turn: or turns:").default([]),
+  TURN_TTL_SECONDS: positiveInteger(86_400),
+  TURN_KEY_ID: z.string().trim().optional(),
+  TURN_API_BASE_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_TURN_API_BASE_URL),
 });
 
 export type LogLevel = z.infer<typeof ConfigSchema>["LOG_LEVEL"];
@@ -35,6 +52,8 @@ export type LogLevel = z.infer<typeof ConfigSchema>["LOG_LEVEL"];
 export interface Config {
   /** Null when JWT_SECRET is missing or too short: token routes then fail closed. */
   jwtSecret: string | null;
+  /** JWT_SECRET_PREVIOUS during a key rotation: verifies tokens, never signs. Null when unset or too short. */
+  jwtPreviousSecret: string | null;
   corsOrigins: string[];
   rateLimitWindowMs: number;
   rateLimitMaxRequests: number;
@@ -42,10 +61,16 @@ export interface Config {
   meetingExpiryMs: number;
   tokenExpiryMs: number;
   logLevel: LogLevel;
+  /** STUN and TURN for the `iceServers` of create, join and `ice-servers`. */
+  ice: IceConfig;
 }
 
 const HOUR_MS = 3_600_000;
 const cache = new WeakMap<object, Config>();
+
+function longEnoughSecret(secret: string | undefined): string | null {
+  return secret && new TextEncoder().encode(secret).byteLength >= MIN_SECRET_BYTES ? secret : null;
+}
 
 /** Reads the configuration of `env`; throws a clear error when a variable is invalid. */
 export function loadConfig(env: Env): Config {
@@ -61,9 +86,9 @@ export function loadConfig(env: Env): Config {
     throw new Error(`invalid configuration: ${fields}`);
   }
   const vars = parsed.data;
-  const secret = env.JWT_SECRET ?? "";
   const config: Config = {
-    jwtSecret: new TextEncoder().encode(secret).byteLength >= MIN_SECRET_BYTES ? secret : null,
+    jwtSecret: longEnoughSecret(env.JWT_SECRET),
+    jwtPreviousSecret: longEnoughSecret(env.JWT_SECRET_PREVIOUS),
     corsOrigins: vars.CORS_ORIGINS,
     rateLimitWindowMs: vars.RATE_LIMIT_WINDOW_MS,
     rateLimitMaxRequests: vars.RATE_LIMIT_MAX_REQUESTS,
@@ -71,9 +96,55 @@ export function loadConfig(env: Env): Config {
     meetingExpiryMs: vars.MEETING_EXPIRY_HOURS * HOUR_MS,
     tokenExpiryMs: vars.TOKEN_EXPIRY_HOURS * HOUR_MS,
     logLevel: vars.LOG_LEVEL,
+    ice: {
+      // Unlike the other variables, an empty STUN_URLS is meaningful: no STUN at all.
+      stunUrls: env.STUN_URLS !== undefined && env.STUN_URLS.trim() === "" ? [] : vars.STUN_URLS,
+      turn: turnProviders(env, vars.TURN_URLS, vars.TURN_KEY_ID, vars.TURN_API_BASE_URL),
+      ttlSeconds: vars.TURN_TTL_SECONDS,
+    },
   };
   cache.set(env, config);
   return config;
+}
+
+/**
+ * The TURN providers whose variables are complete. Half a provider (URLs
+ * without their secret, a key id without its API token) is a deployment
+ * mistake, but TURN never fails a join: it is logged once (without secret
+ * values) and left out, so answers carry STUN only.
+ */
+function turnProviders(env: Env, turnUrls: string[], keyId: string | undefined, apiBaseUrl: string): TurnProvider[] {
+  const providers: TurnProvider[] = [];
+  const missing: string[] = [];
+  const sharedSecret = env.TURN_SHARED_SECRET ?? "";
+  if (turnUrls.length > 0 && sharedSecret) providers.push({ kind: "shared-secret", urls: turnUrls, sharedSecret });
+  else if (turnUrls.length > 0) missing.push("TURN_SHARED_SECRET (TURN_URLS is set)");
+  else if (sharedSecret) missing.push("TURN_URLS (TURN_SHARED_SECRET is set)");
+  const apiToken = env.TURN_KEY_API_TOKEN ?? "";
+  if (keyId && apiToken) providers.push({ kind: "cloudflare", keyId, apiToken, apiBaseUrl });
+  else if (keyId) missing.push("TURN_KEY_API_TOKEN (TURN_KEY_ID is set)");
+  else if (apiToken) missing.push("TURN_KEY_ID (TURN_KEY_API_TOKEN is set)");
+  if (missing.length > 0) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "config.turn_incomplete",
+        message: `TURN is half configured, missing ${missing.join(" and ")}; answers carry STUN only until it is completed.`,
+      }),
+    );
+  }
+  return providers;
+}
+
+/**
+ * The keys a token may be signed with: the current secret, then the previous
+ * one while a rotation is under way (README "Configuration").
+ */
+export function verificationSecrets(config: Config): string[] {
+  const current = requireJwtSecret(config);
+  return config.jwtPreviousSecret && config.jwtPreviousSecret !== current
+    ? [current, config.jwtPreviousSecret]
+    : [current];
 }
 
 /** The signing secret, or a 500 with a log line that says what to set. */

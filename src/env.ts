@@ -12,6 +12,8 @@ export interface Env {
   /** Workers Analytics Engine dataset for service counters; optional, metrics are a no-op without it. */
   METRICS?: AnalyticsEngineDataset;
   JWT_SECRET?: string;
+  /** The secret before the last rotation: still verifies tokens (until they expire), never signs. */
+  JWT_SECRET_PREVIOUS?: string;
   CORS_ORIGINS?: string;
   RATE_LIMIT_WINDOW_MS?: string;
   RATE_LIMIT_MAX_REQUESTS?: string;
@@ -19,4 +21,16 @@ export interface Env {
   MEETING_EXPIRY_HOURS?: string;
   TOKEN_EXPIRY_HOURS?: string;
   LOG_LEVEL?: string;
+  /** ICE (contract 1.1): comma-separated `stun:` URLs; empty means none. */
+  STUN_URLS?: string;
+  /** Comma-separated `turn:`/`turns:` URLs of a TURN server taking TURN REST API credentials (coturn `use-auth-secret`). */
+  TURN_URLS?: string;
+  /** Secret shared with that TURN server (coturn `static-auth-secret`). */
+  TURN_SHARED_SECRET?: string;
+  TURN_TTL_SECONDS?: string;
+  /** Cloudflare Realtime TURN key id; its API token is the secret TURN_KEY_API_TOKEN. */
+  TURN_KEY_ID?: string;
+  TURN_KEY_API_TOKEN?: string;
+  /** Base URL of Cloudflare's Realtime API [https://rtc.live.cloudflare.com]; tests point it at a stub. */
+  TURN_API_BASE_URL?: string;
 }

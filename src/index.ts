@@ -15,6 +15,7 @@ import { corsFromConfig } from "./http/cors";
 import { rateLimit } from "./http/rate-limit";
 import { requestLog } from "./http/request-log";
 import { log } from "./log";
+import { isTransientRuntimeError, unavailable } from "./runtime-errors";
 
 export { MeetingRoom } from "./meeting/meeting";
 export { RateLimitCounter } from "./ratelimit/counter";
@@ -29,11 +30,19 @@ const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
   429: "RATE_LIMITED",
 };
 
-/** Maps anything thrown to the contract's error; unexpected errors are logged and answered as a bare 500. */
-function toAppError(error: unknown, requestIdValue: string): AppError {
+/**
+ * Maps anything thrown to the contract's error: the runtime's load and
+ * memory errors are 503 UNAVAILABLE (contract 1.1), anything else
+ * unexpected is logged and answered as a bare 500.
+ */
+export function toAppError(error: unknown, requestIdValue: string): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof HTTPException && HTTP_EXCEPTION_CODES[error.status]) {
     return new AppError(HTTP_EXCEPTION_CODES[error.status] as ErrorCode, error.message || "invalid request");
+  }
+  if (isTransientRuntimeError(error)) {
+    log("warn", "request.unavailable", { requestId: requestIdValue, error: String(error) });
+    return unavailable();
   }
   log("error", "request.internal_error", { requestId: requestIdValue, error: String(error) });
   return new AppError("INTERNAL", "internal error");
@@ -55,6 +64,8 @@ app.notFound((c) => c.json({ error: new AppError("NOT_FOUND", "no such route").t
 
 app.onError((error, c) => {
   const appError = toAppError(error, c.var.requestId);
+  const retryAfter = appError.details?.retryAfterSeconds;
+  if (appError.code === "UNAVAILABLE") c.header("Retry-After", String(retryAfter ?? 1));
   return c.json({ error: appError.toBody() }, appError.status);
 });
 

@@ -3,9 +3,10 @@
  * the OpenAPI document and in `GET /`, nothing is listed that does not
  * exist, and the docs page points at the document.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import app from "../src/index";
-import { api } from "./helpers/api";
+import { api, ORIGIN } from "./helpers/api";
 
 /** `/api/meetings/:id{[0-9a-f]{64}}/kick` → `/api/meetings/{id}/kick`. */
 const openApiPath = (path: string) => path.replace(/:(\w+)(\{[^/]*\})?/g, "{$1}");
@@ -50,7 +51,22 @@ describe("self-description", () => {
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     const page = res.body as string;
-    expect(page).toContain("SwaggerUIBundle");
-    expect(page).toContain("url: '/openapi.json'");
+    // Every script and style from our own origin, none from a CDN or any other host.
+    const sources = [...page.matchAll(/(?:src|href)="([^"]*)"/g)].map((m) => m[1]);
+    expect(sources).toEqual(["/docs/swagger-ui.css", "/docs/swagger-ui-bundle.js", "/docs/init.js"]);
+    expect(page).not.toMatch(/https?:|\/\/[a-z]/i);
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(res.headers.get("content-security-policy")).not.toMatch(/https?:/);
+  });
+
+  it("serves Swagger UI's files from static assets, with token persistence off", async () => {
+    const init = await (env as unknown as { ASSETS: Fetcher }).ASSETS.fetch(`${ORIGIN}/docs/init.js`);
+    expect(init.status).toBe(200);
+    const script = await init.text();
+    expect(script).toContain('url: "/openapi.json"');
+    expect(script).toContain("persistAuthorization: false");
+    const bundle = await (env as unknown as { ASSETS: Fetcher }).ASSETS.fetch(`${ORIGIN}/docs/swagger-ui-bundle.js`);
+    expect(bundle.status).toBe(200);
+    expect(await bundle.text()).toContain("SwaggerUIBundle");
   });
 });

@@ -5,7 +5,7 @@
  * `/api/*` request counted (WebSocket upgrades and unknown routes too),
  * `/health` and preflights not, and no data left once a window closed.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { clientKey } from "../src/http/rate-limit";
 import { createMeeting } from "./helpers/api";
@@ -125,7 +125,7 @@ describe("REST rate limit", () => {
 
   it("leaves no data behind once the window closed", async () => {
     const ip = uniqueClientIp();
-    await limited(3, ip);
+    for (let i = 0; i < 3; i++) await limited(3, ip);
     const counter = counterOf(ip);
     expect(await runInDurableObject(counter, (_, state) => [...state.storage.kv.list()].length)).toBe(1);
     vi.useFakeTimers({ toFake: ["Date"] });
@@ -141,19 +141,79 @@ describe("REST rate limit", () => {
     await runInDurableObject(counter, (_, state) => state.storage.deleteAll());
   });
 
-  it("lets requests through when the counter is unreachable, and logs it", async () => {
+  it("writes nothing for counted requests, once when a window is used up, and stays refused after an eviction", async () => {
+    const ip = uniqueClientIp();
+    const counter = counterOf(ip);
+    const storedKeys = () => runInDurableObject(counter, (_, state) => [...state.storage.kv.list()].length);
+    await limited(3, ip);
+    await limited(3, ip);
+    expect(await storedKeys()).toBe(0);
+    await limited(3, ip);
+    expect(await storedKeys()).toBe(1);
+    await evictDurableObject(counter);
+    const refused = await limited(3, ip);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(1);
+    await runInDurableObject(counter, (_, state) => state.storage.deleteAll());
+  });
+
+  it("keeps limiting in the isolate when the counter fails for a reason other than load, and logs it", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => {});
     const broken = {
       idFromName: () => {
         throw new Error("counter unavailable");
       },
     };
-    const response = await fetchWithEnv({ RATE_LIMITER: broken }, "/api/meetings/nope", {
-      headers: { "CF-Connecting-IP": uniqueClientIp() },
-    });
-    expect(response.status).toBe(404);
+    const ip = uniqueClientIp();
+    const send = () =>
+      fetchWithEnv({ RATE_LIMITER: broken, RATE_LIMIT_MAX_REQUESTS: "2" }, "/api/meetings/nope", {
+        headers: { "CF-Connecting-IP": ip },
+      });
+    expect((await send()).status).toBe(404);
+    expect((await send()).status).toBe(404);
+    const refused = await send();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("Retry-After")).toBeTruthy();
     expect(errors.mock.calls.some(([line]) => String(line).includes("ratelimit.unavailable"))).toBe(true);
     errors.mockRestore();
+  });
+
+  it.each([
+    [
+      "overloaded",
+      Object.assign(new Error("Durable Object is overloaded. Too many requests queued."), { overloaded: true }),
+    ],
+    ["retryable", Object.assign(new Error("internal error"), { retryable: true })],
+    ["out of memory", new Error("SQLITE_NOMEM: out of memory")],
+  ])("refuses with 503 UNAVAILABLE and Retry-After when the counter is %s", async (_, failure) => {
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const overloaded = {
+      idFromName: (name: string) => env.RATE_LIMITER.idFromName(name),
+      get: () => ({
+        hit: () => Promise.reject(failure),
+      }),
+    };
+    const response = await fetchWithEnv({ RATE_LIMITER: overloaded }, "/api/meetings/nope", {
+      headers: { "CF-Connecting-IP": uniqueClientIp() },
+    });
+    expect(response.status).toBe(503);
+    expect(response.headers.get("Retry-After")).toBe("1");
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("UNAVAILABLE");
+    warnings.mockRestore();
+  });
+
+  it("logs the route pattern of a refused request, never its path", async () => {
+    const warnings = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const ip = uniqueClientIp();
+    const { meeting } = await createMeeting();
+    const path = `/api/meetings/${meeting.id}/calendar.ics?token=eyJsecret`;
+    await limited(1, ip, path);
+    expect((await limited(1, ip, path)).status).toBe(429);
+    const line = warnings.mock.calls.map(([l]) => String(l)).find((l) => l.includes("request.rate_limited"));
+    expect(line).toBeDefined();
+    expect(line).toContain('"route":"/api/meetings/:id/calendar.ics"');
+    expect(line).not.toContain(meeting.id);
+    warnings.mockRestore();
   });
 });
 

@@ -20,7 +20,14 @@ describe("POST /api/meetings/create", () => {
     });
     expect(res.status).toBe(201);
     const { meeting, hostToken, participant } = res.body;
-    expect(Object.keys(res.body).sort()).toEqual(["hostToken", "meeting", "participant"]);
+    // iceServers and iceServersExpiresAt: contract 1.1, see rest-ice-servers.test.ts.
+    expect(Object.keys(res.body).sort()).toEqual([
+      "hostToken",
+      "iceServers",
+      "iceServersExpiresAt",
+      "meeting",
+      "participant",
+    ]);
     expect(meeting.id).toMatch(/^[0-9a-f]{64}$/);
     expect(meeting).toMatchObject({
       title: "Weekly sync",

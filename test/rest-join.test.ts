@@ -26,7 +26,15 @@ describe("POST /api/meetings/join", () => {
     const token = await mintJoinToken(meeting.id, hostToken);
     const res = await redeem(token, "  Grace  ");
     expect(res.status).toBe(200);
-    expect(Object.keys(res.body).sort()).toEqual(["meeting", "participant", "sessionToken", "wsUrl"]);
+    // iceServers and iceServersExpiresAt: contract 1.1, see rest-ice-servers.test.ts.
+    expect(Object.keys(res.body).sort()).toEqual([
+      "iceServers",
+      "iceServersExpiresAt",
+      "meeting",
+      "participant",
+      "sessionToken",
+      "wsUrl",
+    ]);
     const { participant, sessionToken, wsUrl } = res.body;
     expect(participant).toMatchObject({ name: "Grace", role: "participant", connected: false });
     expect(participant.id).not.toBe(host.id);

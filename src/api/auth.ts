@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { type TokenClaims, verifyToken } from "../auth/tokens";
-import { loadConfig, requireJwtSecret } from "../config";
+import { loadConfig, verificationSecrets } from "../config";
 import type { Env } from "../env";
 import { AppError } from "../errors";
 
@@ -24,9 +24,9 @@ export async function verifyMeetingToken(
   token: string | undefined,
   meetingId?: string,
 ): Promise<TokenClaims> {
-  const secret = requireJwtSecret(loadConfig(env));
+  const secrets = verificationSecrets(loadConfig(env));
   if (!token) throw new AppError("UNAUTHORIZED", "missing token: send Authorization: Bearer <token>");
-  return verifyToken(secret, token, meetingId);
+  return verifyToken(secrets, token, meetingId);
 }
 
 /**

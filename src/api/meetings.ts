@@ -7,12 +7,15 @@ import { createFactory, createMiddleware } from "hono/factory";
 import { ICS_MEDIA_TYPE, meetingCalendar } from "../calendar/ics";
 import { loadConfig, requireJwtSecret } from "../config";
 import type { Env } from "../env";
-import { AppError, unwrap } from "../errors";
+import { AppError, type Outcome, unwrap } from "../errors";
 import { jsonBodyGuard, validate } from "../http/json-body";
-import { CLAIMS_HEADER, SINCE_HEADER, SUBPROTOCOL_HEADER } from "../meeting/meeting";
+import { noStore } from "../http/no-store";
+import { iceFieldsFor, iceServersForParticipant } from "../ice/answer";
+import { CLAIMS_HEADER, type CreateResult, SINCE_HEADER, SUBPROTOCOL_HEADER } from "../meeting/meeting";
 import {
   CalendarQuery,
   CreateMeetingBody,
+  type CreateMeetingInput,
   DatetimeUpdateBody,
   IfMatchHeader,
   JoinBody,
@@ -21,6 +24,7 @@ import {
   MintTokensBody,
   WebSocketQuery,
 } from "../protocol/schemas";
+import { isTransientRuntimeError } from "../runtime-errors";
 import { authenticate, verifyMeetingToken } from "./auth";
 
 /** Route parameter that only matches well-formed meeting ids; anything else falls through to 404. */
@@ -61,6 +65,32 @@ const knownMeetingId = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   await next();
 });
 
+/** Attempts of a create: a transient failure is retried once on a fresh object, never on the same one. */
+const CREATE_ATTEMPTS = 2;
+
+/**
+ * Creates the meeting on a new object. The object's create is one atomic
+ * write and empties itself again if a later step fails, so an attempt that
+ * failed transiently (`UNAVAILABLE`, or the runtime's load errors on the
+ * call) left nothing and is repeated on a fresh id; the last failure is
+ * answered (503 for load, never 500).
+ */
+async function createOnFreshObject(env: Env, input: CreateMeetingInput, onId: (id: string) => void) {
+  for (let attempt = 1; ; attempt++) {
+    const id = env.MEETINGS.newUniqueId().toString();
+    onId(id);
+    const outcome = await (meetingStub(env, id).create(id, input) as Promise<Outcome<CreateResult>>).catch(
+      (error: unknown) => {
+        if (attempt < CREATE_ATTEMPTS && isTransientRuntimeError(error)) return "transient" as const;
+        throw error;
+      },
+    );
+    if (outcome === "transient") continue;
+    if (!outcome.ok && outcome.error.code === "UNAVAILABLE" && attempt < CREATE_ATTEMPTS) continue;
+    return unwrap(outcome);
+  }
+}
+
 const createMeeting = createFactory<{ Bindings: Env }>().createHandlers(
   jsonBodyGuard,
   validate("json", CreateMeetingBody),
@@ -76,13 +106,13 @@ const createMeeting = createFactory<{ Bindings: Env }>().createHandlers(
     }
     // Fail closed before a meeting object exists: a meeting nobody can hold a token for is useless.
     requireJwtSecret(config);
-    const id = c.env.MEETINGS.newUniqueId().toString();
-    c.set("meetingId", id);
-    return c.json(unwrap(await meetingStub(c.env, id).create(id, { ...input, maxParticipants })), 201);
+    const created = await createOnFreshObject(c.env, { ...input, maxParticipants }, (id) => c.set("meetingId", id));
+    return c.json({ ...created, ...(await iceFieldsFor(c.env, created.participant.id, created.hostToken)) }, 201);
   },
 );
 
 export const meetings = new Hono<{ Bindings: Env }>()
+  .use("*", noStore)
   .use(`/${MEETING_ID_PARAM}`, knownMeetingId)
   .use(`/${MEETING_ID_PARAM}/*`, knownMeetingId)
   // `POST /api/meetings` is an alias of `POST /api/meetings/create`.
@@ -93,7 +123,8 @@ export const meetings = new Hono<{ Bindings: Env }>()
     const { token, displayName } = c.req.valid("json");
     const claims = await verifyMeetingToken(c.env, token);
     c.set("meetingId", claims.meetingId);
-    return c.json(unwrap(await meetingStub(c.env, claims.meetingId).join(claims, displayName)), 200);
+    const joined = unwrap(await meetingStub(c.env, claims.meetingId).join(claims, displayName));
+    return c.json({ ...joined, ...(await iceFieldsFor(c.env, joined.participant.id, joined.sessionToken)) }, 200);
   })
 
   .get(`/${MEETING_ID_PARAM}`, authenticate(), async (c) => {
@@ -139,6 +170,23 @@ export const meetings = new Hono<{ Bindings: Env }>()
     return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).leave(c.var.claims)), 200);
   })
 
+  // Contract 1.1: a session renews itself; a read-only calendar token; fresh ICE credentials.
+  .post(`/${MEETING_ID_PARAM}/session-token`, authenticate(), async (c) => {
+    c.header("Cache-Control", "no-store");
+    return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).renewSession(c.var.claims)), 201);
+  })
+
+  .post(`/${MEETING_ID_PARAM}/calendar-token`, authenticate(), async (c) => {
+    c.header("Cache-Control", "no-store");
+    return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).mintCalendarToken(c.var.claims)), 201);
+  })
+
+  .get(`/${MEETING_ID_PARAM}/ice-servers`, authenticate(), async (c) => {
+    const { participantId, notAfter } = unwrap(await meetingStub(c.env, c.req.param("id")).iceGrant(c.var.claims));
+    c.header("Cache-Control", "no-store");
+    return c.json(await iceServersForParticipant(c.env, participantId, notAfter), 200);
+  })
+
   .get(`/${MEETING_ID_PARAM}/stats`, authenticate(), async (c) => {
     return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).stats(c.var.claims)), 200);
   })
@@ -149,12 +197,10 @@ export const meetings = new Hono<{ Bindings: Env }>()
     validate("query", CalendarQuery),
     authenticate({ allowQueryToken: true }),
     async (c) => {
-      const { meeting } = unwrap(await meetingStub(c.env, c.req.param("id")).read(c.var.claims));
+      const { meeting } = unwrap(await meetingStub(c.env, c.req.param("id")).readCalendar(c.var.claims));
       return c.body(meetingCalendar(meeting), 200, {
         "Content-Type": ICS_MEDIA_TYPE,
         "Content-Disposition": `inline; filename="meettime-${meeting.id.slice(0, 12)}.ics"`,
-        // The URL carries a token: keep the feed out of shared caches.
-        "Cache-Control": "private, no-cache",
       });
     },
   )
@@ -171,7 +217,10 @@ export const meetings = new Hono<{ Bindings: Env }>()
     headers.set(CLAIMS_HEADER, JSON.stringify(claims));
     if (since !== undefined) headers.set(SINCE_HEADER, String(since));
     if (answerSubprotocol) headers.set(SUBPROTOCOL_HEADER, "1");
-    const response = await meetingStub(c.env, c.req.param("id")).fetch(c.req.url, { headers });
+    // Without the query: a `?token=` must not reach the object's own invocation record.
+    const forwarded = new URL(c.req.url);
+    forwarded.search = "";
+    const response = await meetingStub(c.env, c.req.param("id")).fetch(forwarded.href, { headers });
     // A fresh Response, so the middleware after us may still add headers to the 101.
     return new Response(response.body, {
       status: response.status,

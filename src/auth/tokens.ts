@@ -9,14 +9,16 @@ import { AppError } from "../errors";
 
 const ISSUER = "meettime";
 
-export type TokenKind = "host" | "join" | "session";
+export const TOKEN_KINDS = ["host", "join", "session", "calendar"] as const;
+/** `calendar` (contract 1.1) is read-only: accepted by the calendar feed alone. */
+export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 export interface TokenClaims {
   meetingId: string;
   kind: TokenKind;
   /** The token's own id: the single-use key of a join token. */
   tokenId: string;
-  /** The participant a host or session token speaks for. */
+  /** The participant a host or session token speaks for; for a calendar token, the one who minted it. */
   participantId?: string;
   expiresAt: number;
 }
@@ -25,7 +27,7 @@ const Payload = z.object({
   aud: z.string(),
   jti: z.string(),
   exp: z.number(),
-  kind: z.enum(["host", "join", "session"]),
+  kind: z.enum(TOKEN_KINDS),
   pid: z.string().optional(),
 });
 
@@ -58,17 +60,36 @@ export async function signToken(secret: string, claims: TokenClaims): Promise<st
 }
 
 /**
- * Verifies signature, algorithm and expiry; with `meetingId`, also that the
- * token belongs to that meeting. Every failure is `401 UNAUTHORIZED`.
+ * Checks the signature against each secret in turn (the current one, then
+ * the previous one during a key rotation); only a signature mismatch moves
+ * on to the next key, so an expired or foreign token fails on the first.
  */
-export async function verifyToken(secret: string, token: string, meetingId?: string): Promise<TokenClaims> {
+async function verifiedPayload(secrets: readonly string[], token: string, meetingId?: string): Promise<unknown> {
+  const options = { algorithms: ["HS256"], issuer: ISSUER, audience: meetingId };
+  for (const [index, secret] of secrets.entries()) {
+    try {
+      return (await jwtVerify(token, await signingKey(secret), options)).payload;
+    } catch (error) {
+      const last = index === secrets.length - 1;
+      if (last || !(error instanceof joseErrors.JWSSignatureVerificationFailed)) throw error;
+    }
+  }
+  throw new Error("no verification secret");
+}
+
+/**
+ * Verifies signature, algorithm and expiry; with `meetingId`, also that the
+ * token belongs to that meeting. `secrets`: one secret, or the current and
+ * previous ones during a rotation. Every failure is `401 UNAUTHORIZED`.
+ */
+export async function verifyToken(
+  secrets: string | readonly string[],
+  token: string,
+  meetingId?: string,
+): Promise<TokenClaims> {
   let payload: unknown;
   try {
-    ({ payload } = await jwtVerify(token, await signingKey(secret), {
-      algorithms: ["HS256"],
-      issuer: ISSUER,
-      audience: meetingId,
-    }));
+    payload = await verifiedPayload(typeof secrets === "string" ? [secrets] : secrets, token, meetingId);
   } catch (error) {
     const expired = error instanceof joseErrors.JWTExpired;
     throw new AppError("UNAUTHORIZED", expired ? "token expired" : "invalid token");

@@ -5,13 +5,17 @@
  * the client. Answers carry the `RateLimit-*` headers (IETF draft 6 names);
  * a refusal is `429 RATE_LIMITED` with `Retry-After`.
  */
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { loadConfig } from "../config";
+import { type Config, loadConfig } from "../config";
 import type { Env } from "../env";
 import { AppError } from "../errors";
 import { log } from "../log";
 import { ServiceMetrics } from "../metrics";
-import type { RateLimitDecision } from "../ratelimit/counter";
+import { LocalRateLimiter } from "../ratelimit/local";
+import type { RateLimitDecision } from "../ratelimit/window";
+import { isTransientRuntimeError, unavailable } from "../runtime-errors";
+import { routePattern } from "./request-log";
 
 /** Requests without CF-Connecting-IP (only possible off Cloudflare's edge) share this one bucket. */
 export const UNKNOWN_CLIENT = "unknown";
@@ -50,25 +54,40 @@ function rateLimitHeaders(decision: RateLimitDecision, windowMs: number, now: nu
   };
 }
 
+/** Per isolate: used only while the counter object fails for reasons other than load. */
+const fallback = new LocalRateLimiter();
+
+/**
+ * Asks the client's counter object. When the counter fails: under load
+ * (the runtime's `overloaded`/`retryable` errors, memory pressure) the
+ * request is refused with `503 UNAVAILABLE` and `Retry-After`, since a flood
+ * is exactly when the limit matters; on any other failure the in-isolate
+ * limiter decides, so the limit never switches off.
+ */
+async function decide(c: Context<{ Bindings: Env }>, key: string, config: Config): Promise<RateLimitDecision> {
+  try {
+    const counter = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(key));
+    return await counter.hit(config.rateLimitMaxRequests, config.rateLimitWindowMs);
+  } catch (error) {
+    if (isTransientRuntimeError(error)) {
+      log("warn", "ratelimit.overloaded", { requestId: c.get("requestId"), error: String(error) });
+      throw unavailable();
+    }
+    log("error", "ratelimit.unavailable", { requestId: c.get("requestId"), error: String(error) });
+    return fallback.hit(key, config.rateLimitMaxRequests, config.rateLimitWindowMs, Date.now());
+  }
+}
+
 /**
  * Reads RATE_LIMIT_WINDOW_MS / RATE_LIMIT_MAX_REQUESTS per request, so the
- * configuration (or a test's env) applies without a restart. If the counter
- * cannot be reached the request passes and the failure is logged: an outage
- * of the limiter must not become an outage of the API.
+ * configuration (or a test's env) applies without a restart.
  * @example app.use("/api/*", rateLimit())
  */
 export const rateLimit = () =>
   createMiddleware<{ Bindings: Env }>(async (c, next) => {
     const config = loadConfig(c.env);
     const key = clientKey(c.req.raw.headers);
-    let decision: RateLimitDecision;
-    try {
-      const counter = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(key));
-      decision = await counter.hit(config.rateLimitMaxRequests, config.rateLimitWindowMs);
-    } catch (error) {
-      log("error", "ratelimit.unavailable", { requestId: c.get("requestId"), error: String(error) });
-      return next();
-    }
+    const decision = await decide(c, key, config);
     const now = Date.now();
     for (const [name, value] of Object.entries(rateLimitHeaders(decision, config.rateLimitWindowMs, now))) {
       c.header(name, value);
@@ -76,7 +95,8 @@ export const rateLimit = () =>
     if (!decision.allowed) {
       const retryAfterSeconds = Math.max(1, Math.ceil((decision.resetAt - now) / 1000));
       c.header("Retry-After", String(retryAfterSeconds));
-      log("warn", "request.rate_limited", { requestId: c.get("requestId"), path: c.req.path, retryAfterSeconds });
+      // The route pattern, never the raw path: a path can carry anything a client typed.
+      log("warn", "request.rate_limited", { requestId: c.get("requestId"), route: routePattern(c), retryAfterSeconds });
       new ServiceMetrics(c.env.METRICS).count("rate_limited", { detail: "rest" });
       throw new AppError("RATE_LIMITED", `too many requests; retry in ${retryAfterSeconds} s`, { retryAfterSeconds });
     }

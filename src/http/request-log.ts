@@ -34,8 +34,12 @@ export function readablePattern(path: string): string {
   return out;
 }
 
-/** The route that served the request; middleware (`ALL`) does not count, so an unknown path is null. */
-function routePattern(c: Context): string | null {
+/**
+ * The route that serves the request; middleware (`ALL`) does not count, so
+ * an unknown path is null. Known from the start: Hono matches every handler
+ * of a request before the first middleware runs.
+ */
+export function routePattern(c: Context): string | null {
   const route = matchedRoutes(c).find((r) => r.method !== "ALL");
   return route ? readablePattern(route.path) : null;
 }

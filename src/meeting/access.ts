@@ -10,6 +10,10 @@ import type { MeetingStore, ParticipantRow } from "./store";
 export const HOST_ONLY: readonly TokenKind[] = ["host"];
 export const MEMBERS: readonly TokenKind[] = ["host", "session"];
 export const ANY_TOKEN: readonly TokenKind[] = ["host", "session", "join"];
+/** Only a session token renews itself: a host token has its own route (`host-token`). */
+export const SESSION_ONLY: readonly TokenKind[] = ["session"];
+/** The calendar feed takes every 1.0 token and, alone of all routes, the read-only calendar token. */
+export const CALENDAR_READERS: readonly TokenKind[] = [...ANY_TOKEN, "calendar"];
 
 /**
  * 401 for a spent invite or a token naming nobody, 403 for a revoked
@@ -27,14 +31,24 @@ export function tokenHolder(
     if (!token || token.redeemedAt !== null) throw new AppError("UNAUTHORIZED", "this join token was already used");
   } else {
     participant = claims.participantId ? store.participant(claims.participantId) : null;
-    const expectedRole = claims.kind === "host" ? "host" : "participant";
-    if (!participant || participant.role !== expectedRole) throw new AppError("UNAUTHORIZED", "invalid token");
+    // A calendar token speaks for whoever minted it, host or participant, and is revoked with them.
+    const expectedRole = claims.kind === "host" ? "host" : claims.kind === "session" ? "participant" : undefined;
+    if (!participant || (expectedRole && participant.role !== expectedRole)) {
+      throw new AppError("UNAUTHORIZED", "invalid token");
+    }
     if (participant.removedAt !== null) {
       throw new AppError("FORBIDDEN", `this session was revoked (${participant.removedReason ?? "left"})`);
     }
   }
   if (!allowed.includes(claims.kind)) {
-    throw new AppError("FORBIDDEN", allowed === HOST_ONLY ? "only the host may do this" : "this token may not do this");
+    throw new AppError("FORBIDDEN", forbiddenMessage(claims.kind, allowed));
   }
   return participant;
+}
+
+function forbiddenMessage(kind: TokenKind, allowed: readonly TokenKind[]): string {
+  if (kind === "calendar") return "a calendar token only reads the calendar feed (calendar.ics)";
+  if (allowed === HOST_ONLY) return "only the host may do this";
+  if (allowed === SESSION_ONLY) return "this takes a session token";
+  return "this token may not do this";
 }

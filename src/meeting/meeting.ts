@@ -22,8 +22,13 @@ import type {
   MintTokensInput,
   ParticipantData,
 } from "../protocol/schemas";
-import { ANY_TOKEN, HOST_ONLY, MEMBERS, tokenHolder } from "./access";
-import { parseClientFrame } from "./frames";
+import { isTransientRuntimeError, unavailable } from "../runtime-errors";
+import { ANY_TOKEN, CALENDAR_READERS, HOST_ONLY, MEMBERS, SESSION_ONLY, tokenHolder } from "./access";
+import { type SignedCalendarToken, type SignedSession, signCalendarToken, signSessionToken } from "./credentials";
+import { admitFrame, bucketOf, parseClientFrame, peekFrameId } from "./frames";
+import { checkInviteLimit, collectSpentRows } from "./housekeeping";
+import { buildJoinedFrame } from "./joined-frame";
+import { applyStateUpdate, PresenceWriter } from "./presence";
 import { FrameRateLimits } from "./rate-limits";
 import {
   CLOSE,
@@ -80,6 +85,7 @@ export class MeetingRoom extends DurableObject<Env> {
   private readonly awakeSince = Date.now();
   /** Sockets already reported as rate limited: one log line per connection, not per frame. */
   private readonly reportedRateLimited = new WeakSet<WebSocket>();
+  private presenceWriter: PresenceWriter | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -98,6 +104,12 @@ export class MeetingRoom extends DurableObject<Env> {
 
   private get config() {
     return loadConfig(this.env);
+  }
+
+  /** Lazy persistence of participant state (presence.ts); made on first use. */
+  private get presence(): PresenceWriter {
+    this.presenceWriter ??= new PresenceWriter(this.ctx.storage, this.store, () => this.sockets.liveStates());
+    return this.presenceWriter;
   }
 
   // ------------------------------------------------------------------ RPC for REST
@@ -134,20 +146,42 @@ export class MeetingRoom extends DurableObject<Env> {
         endedAt: null,
         expiresAt: input.scheduledAt + input.durationMinutes * 60_000 + config.meetingExpiryMs,
       };
-      this.store.create(meeting, host);
-      this.cachedMeeting = meeting;
-      this.lastSeq = 0;
-      await this.scheduleAlarm();
-      const hostToken = await this.signHostToken(secret, meeting);
+      const hostToken = await this.createStored(meeting, host, () => this.signHostToken(secret, meeting));
       log("info", "meeting.created", { meetingId });
       this.metrics.count("meeting_created", { meetingId });
       return { meeting: this.meetingView(meeting), hostToken, participant: this.participantView(host) };
     });
   }
 
+  /**
+   * Writes the new meeting and its expiry alarm as one atomic write (no await
+   * between them), then signs the host token. If anything fails after the
+   * write, the object is emptied again: a create either answers 201 or leaves
+   * nothing behind, so the worker may retry it on a fresh id.
+   */
+  private async createStored<T>(meeting: MeetingRow, host: ParticipantRow, finish: () => Promise<T>): Promise<T> {
+    this.store.create(meeting, host);
+    // A fresh object has no alarm: arm it without asking storage first.
+    const armed = this.ctx.storage.setAlarm(meeting.expiresAt);
+    this.cachedMeeting = meeting;
+    this.lastSeq = 0;
+    this.alarmAt = meeting.expiresAt;
+    try {
+      await armed;
+      return await finish();
+    } catch (error) {
+      this.cachedMeeting = null;
+      this.lastSeq = undefined;
+      this.alarmAt = undefined;
+      await this.ctx.storage.deleteAll().catch(() => {});
+      throw error;
+    }
+  }
+
   async join(claims: TokenClaims, displayName: string): Promise<Outcome<JoinResult>> {
     return this.outcome("join", async () => {
       const secret = requireJwtSecret(this.config);
+      this.requireOwnToken(claims);
       const meeting = this.requireMeeting();
       if (claims.kind !== "join") throw new AppError("FORBIDDEN", "joining takes a join token");
       const token = this.store.joinToken(claims.tokenId);
@@ -173,13 +207,7 @@ export class MeetingRoom extends DurableObject<Env> {
         this.store.insertParticipant(participant);
         this.store.redeemJoinToken(token.id, participant.id, now);
       });
-      const sessionToken = await signToken(secret, {
-        meetingId: meeting.id,
-        kind: "session",
-        tokenId: crypto.randomUUID(),
-        participantId: participant.id,
-        expiresAt: wholeSeconds(Math.min(now + this.config.tokenExpiryMs, meeting.expiresAt)),
-      });
+      const { sessionToken } = await signSessionToken(secret, meeting, participant.id, this.config.tokenExpiryMs, now);
       log("info", "meeting.joined", { meetingId: meeting.id, participantId: participant.id });
       this.metrics.count("participant_joined", { meetingId: meeting.id });
       return {
@@ -212,6 +240,7 @@ export class MeetingRoom extends DurableObject<Env> {
       this.store.markEnded(ended);
       this.cachedMeeting = ended;
       this.sockets.broadcast(encodeEvent({ type: "meeting:terminated", data: {} }));
+      this.presence.flushQuietly();
       this.closeAll(CLOSE.TERMINATED, "meeting terminated");
       await this.scheduleAlarm();
       log("info", "meeting.terminated", { meetingId: meeting.id });
@@ -243,7 +272,12 @@ export class MeetingRoom extends DurableObject<Env> {
         name: input.name ?? null,
         expiresAt,
       }));
-      this.ctx.storage.transactionSync(() => this.store.insertJoinTokens(tokens));
+      checkInviteLimit(this.store, tokens.length, now);
+      // Minting is how a meeting's rows grow, so it also clears spent ones (housekeeping.ts).
+      this.ctx.storage.transactionSync(() => {
+        this.store.insertJoinTokens(tokens);
+        collectSpentRows(this.store, now, this.config.tokenExpiryMs);
+      });
       const signed = await Promise.all(
         tokens.map((token) =>
           signToken(secret, { meetingId: meeting.id, kind: "join", tokenId: token.id, expiresAt: token.expiresAt }),
@@ -287,6 +321,45 @@ export class MeetingRoom extends DurableObject<Env> {
     });
   }
 
+  /** The calendar feed's read: like `read`, and the one place a calendar token is accepted. */
+  async readCalendar(claims: TokenClaims): Promise<Outcome<{ meeting: MeetingData }>> {
+    return this.outcome("readCalendar", () => {
+      const { meeting } = this.authorize(claims, CALENDAR_READERS);
+      return { meeting: this.meetingView(meeting) };
+    });
+  }
+
+  /** A fresh session token for the holder of a valid one; the old one stays valid until its own expiry. */
+  async renewSession(claims: TokenClaims): Promise<Outcome<SignedSession>> {
+    return this.outcome("renewSession", () => {
+      const secret = requireJwtSecret(this.config);
+      const { meeting, participant } = this.authorizeActive(claims, SESSION_ONLY);
+      return signSessionToken(secret, meeting, participant.id, this.config.tokenExpiryMs, Date.now());
+    });
+  }
+
+  /** A read-only calendar token, revoked with the participant who mints it. */
+  async mintCalendarToken(claims: TokenClaims): Promise<Outcome<SignedCalendarToken>> {
+    return this.outcome("mintCalendarToken", () => {
+      const secret = requireJwtSecret(this.config);
+      const { meeting, participant } = this.authorizeActive(claims, MEMBERS);
+      return signCalendarToken(secret, meeting, participant.id, this.config.meetingExpiryMs, Date.now());
+    });
+  }
+
+  /**
+   * Whom ICE credentials are for: a listed member of an active meeting.
+   * The worker computes the credentials (TURN may take a network call, which
+   * must not hold the meeting's object); they end with the presented token,
+   * and never after the meeting.
+   */
+  async iceGrant(claims: TokenClaims): Promise<Outcome<{ participantId: string; notAfter: number }>> {
+    return this.outcome("iceGrant", () => {
+      const { meeting, participant } = this.authorizeActive(claims, MEMBERS);
+      return { participantId: participant.id, notAfter: Math.min(claims.expiresAt, meeting.expiresAt) };
+    });
+  }
+
   /** Live numbers for the host; readable until the meeting expires, ended or not. */
   async stats(claims: TokenClaims): Promise<Outcome<{ stats: MeetingStatsData }>> {
     return this.outcome("stats", () => {
@@ -303,10 +376,20 @@ export class MeetingRoom extends DurableObject<Env> {
           messagesRelayedSince: iso(this.awakeSince),
           chatMessagesSent: this.lastSeq,
           chatMessagesStored: this.store.chatCount(),
+          ...this.storedRows(),
           storageBytes: this.ctx.storage.sql.databaseSize,
         },
       };
     });
+  }
+
+  private storedRows() {
+    const rows = this.store.rowCounts(Date.now());
+    return {
+      participantsStored: rows.participants,
+      joinTokensStored: rows.joinTokens,
+      outstandingInvites: rows.outstandingInvites,
+    };
   }
 
   // ------------------------------------------------------------------ meeting rules
@@ -350,6 +433,7 @@ export class MeetingRoom extends DurableObject<Env> {
     const target = this.store.participant(participantId);
     if (!target || target.removedAt !== null) throw new AppError("NOT_FOUND", "no such participant in this meeting");
     this.store.removeParticipant(target.id, "kicked", Date.now());
+    this.rateLimits.forget(target.id);
     const ws = this.sockets.retire(target.id);
     if (ws) {
       sendQuietly(ws, encodeEvent({ type: "meeting:kicked", data: { reason: reason || "removed by the host" } }));
@@ -363,8 +447,11 @@ export class MeetingRoom extends DurableObject<Env> {
   /** The host stays listed and may come back; anyone else is removed and their session revoked. */
   private leaveMeeting(participant: ParticipantRow): string {
     const isHost = participant.role === "host";
-    if (!isHost) this.store.removeParticipant(participant.id, "left", Date.now());
-    const ws = this.sockets.retire(participant.id);
+    if (!isHost) {
+      this.store.removeParticipant(participant.id, "left", Date.now());
+      this.rateLimits.forget(participant.id);
+    }
+    const ws = this.retireKeepingState(participant.id);
     if (ws) closeQuietly(ws, CLOSE.NORMAL, "left");
     if (ws || !isHost) {
       this.announceLeft(participant.id, "left");
@@ -397,8 +484,19 @@ export class MeetingRoom extends DurableObject<Env> {
     claims: TokenClaims,
     allowed: readonly TokenKind[],
   ): { meeting: MeetingRow; participant: ParticipantRow | null } {
+    this.requireOwnToken(claims);
     const meeting = this.requireMeeting();
     return { meeting, participant: tokenHolder(this.store, claims, allowed) };
+  }
+
+  /**
+   * Defence in depth: the worker already verified the token's audience, but
+   * the object checks again that the token is bound to this meeting (its own
+   * id), so a routing bug can never let one meeting's token act on another.
+   * 401, as the contract answers a token of another meeting.
+   */
+  private requireOwnToken(claims: TokenClaims): void {
+    if (claims.meetingId !== this.objectId) throw new AppError("UNAUTHORIZED", "this token is for another meeting");
   }
 
   /** `authorize` for actions that need a participant and an active meeting (410 once ended). */
@@ -428,6 +526,11 @@ export class MeetingRoom extends DurableObject<Env> {
       return { ok: true, value: await run() };
     } catch (error) {
       if (error instanceof AppError) return { ok: false, error: error.toBody() };
+      if (isTransientRuntimeError(error)) {
+        // Load or memory pressure (e.g. SQLITE_NOMEM): the action's transaction did not commit.
+        log("warn", "meeting.unavailable", { action, meetingId: this.cachedMeeting?.id, error: String(error) });
+        return { ok: false, error: unavailable().toBody() };
+      }
       log("error", "meeting.internal_error", { action, meetingId: this.cachedMeeting?.id, error: String(error) });
       return { ok: false, error: { code: "INTERNAL", message: "internal error" } };
     }
@@ -436,11 +539,19 @@ export class MeetingRoom extends DurableObject<Env> {
   // ------------------------------------------------------------------ views
 
   private participantView(p: ParticipantRow): ParticipantData {
-    return participantView(p, this.sockets.isConnected(p.id));
+    return participantView(this.withLiveState(p), this.sockets.isConnected(p.id));
   }
 
-  private meetingView(m: MeetingRow): MeetingData {
-    return meetingView(m, this.store.listedParticipants(), (id) => this.sockets.isConnected(id));
+  /** `connecting`: a participant whose socket is about to be registered, shown as connected. */
+  private meetingView(m: MeetingRow, connecting?: string): MeetingData {
+    const listed = this.store.listedParticipants().map((p) => this.withLiveState(p));
+    return meetingView(m, listed, (id) => id === connecting || this.sockets.isConnected(id));
+  }
+
+  /** A connected participant's state is its socket's (newer than storage until the next presence flush). */
+  private withLiveState(p: ParticipantRow): ParticipantRow {
+    const state = this.sockets.stateOf(p.id);
+    return state ? { ...p, state } : p;
   }
 
   // ------------------------------------------------------------------ WebSockets
@@ -467,30 +578,41 @@ export class MeetingRoom extends DurableObject<Env> {
     since: number | undefined,
     answerSubprotocol: boolean,
   ): Promise<Response> {
-    // Read before accepting: whatever fails up to here is still a plain HTTP error, not a dead socket.
+    // Everything that can fail comes first: reads, the frame built and sized, the alarm armed.
+    // Until the socket is registered nobody has seen it, so a failure is a plain HTTP error.
+    const live = this.withLiveState(participant);
+    const self = participantView(live, true);
     const chat = this.store.chatHistory(since, CHAT_ON_JOIN).map((row) => chatView(row));
-    const { 0: client, 1: server } = new WebSocketPair();
-    this.ctx.acceptWebSocket(server, [participant.id]);
+    const joined = buildJoinedFrame(self, this.meetingView(meeting, participant.id), chat);
+    await this.scheduleAlarm(true);
     const identity: SocketIdentity = {
       participantId: participant.id,
       role: participant.role,
       name: participant.name,
       connectedAt: Date.now(),
+      state: live.state,
     };
-    const replaced = this.sockets.add(server, identity);
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [participant.id]);
+    let replaced: WebSocket | undefined;
+    try {
+      server.send(joined);
+      replaced = this.sockets.add(server, identity);
+    } catch (error) {
+      // Never registered (add serialises the attachment before it retires anything): close it, answer an error.
+      closeQuietly(server, 1011, "internal error");
+      throw error;
+    }
+    // From here on only sends, which do not throw.
     if (replaced) {
       sendQuietly(replaced, encodeEvent({ type: "session:replaced", data: {} }));
       closeQuietly(replaced, CLOSE.REPLACED, "replaced by a newer connection");
-    }
-    const self = this.participantView(participant);
-    server.send(encodeEvent({ type: "meeting:joined", data: { self, meeting: this.meetingView(meeting), chat } }));
-    if (!replaced) {
+    } else {
       this.sockets.broadcast(
         encodeEvent({ type: "meeting:participant-joined", data: { participant: self } }),
         participant.id,
       );
     }
-    await this.scheduleAlarm();
     log("debug", "meeting.connected", { meetingId: meeting.id, participantId: participant.id, replaced: !!replaced });
     return new Response(null, {
       status: 101,
@@ -504,6 +626,11 @@ export class MeetingRoom extends DurableObject<Env> {
     if (!identity) return; // A socket we retired; its close is on the way.
     const now = Date.now();
     this.sockets.touch(ws, now);
+    // Size and bucket before any parsing (contract 1.1); frames.ts says how the bucket is picked unparsed.
+    const admitted = admitFrame(message);
+    if (!this.rateLimits.take(identity.participantId, admitted.bucket, now)) {
+      return this.refuseFlood(ws, identity, admitted.bucket, peekFrameId(message), now);
+    }
     const parsed = parseClientFrame(message);
     let acked = false;
     const ack = () => {
@@ -511,18 +638,31 @@ export class MeetingRoom extends DurableObject<Env> {
       acked = true;
     };
     try {
-      const type = parsed.ok ? parsed.frame.type : undefined;
-      if (!this.rateLimits.allow(identity.participantId, type, now)) {
-        throw new AppError("RATE_LIMITED", `too many ${type ?? "invalid"} frames; slow down`);
-      }
       if (!parsed.ok) throw parsed.error;
-      await this.handleFrame(identity, parsed.frame, ack);
+      const bucket = bucketOf(parsed.frame.type);
+      // A chat frame that hid its type from the unparsed look pays its chat token too.
+      if (bucket !== admitted.bucket && !this.rateLimits.take(identity.participantId, bucket, now)) {
+        return this.refuseFlood(ws, identity, bucket, parsed.id, now);
+      }
+      await this.handleFrame(identity, parsed.frame, ack, ws);
       ack();
     } catch (error) {
       const appError = error instanceof AppError ? error : this.internalError("message", error);
       sendQuietly(ws, encodeError(appError.toBody(), parsed.id));
-      if (appError.code === "RATE_LIMITED") this.rateLimited(ws, identity, now);
     }
+  }
+
+  /** A frame over its sender's bucket: refused, and counted towards closing a flooding connection. */
+  private refuseFlood(
+    ws: WebSocket,
+    identity: SocketIdentity,
+    bucket: "chat" | "realtime",
+    id: string | number | undefined,
+    now: number,
+  ): void {
+    const refusal = new AppError("RATE_LIMITED", `too many ${bucket} frames; slow down`);
+    sendQuietly(ws, encodeError(refusal.toBody(), id));
+    this.rateLimited(ws, identity, now);
   }
 
   /** Reports a connection's first refused frame, and closes a connection that keeps flooding. */
@@ -539,7 +679,12 @@ export class MeetingRoom extends DurableObject<Env> {
     }
   }
 
-  private async handleFrame(sender: SocketIdentity, frame: ClientFrameData, ack: () => void): Promise<void> {
+  private async handleFrame(
+    sender: SocketIdentity,
+    frame: ClientFrameData,
+    ack: () => void,
+    ws: WebSocket,
+  ): Promise<void> {
     switch (frame.type) {
       case "chat:message":
         return this.relayChat(sender, frame.data.text);
@@ -555,7 +700,7 @@ export class MeetingRoom extends DurableObject<Env> {
           encodeEvent({ type: frame.type, data: { from: sender.participantId, candidate: frame.data.candidate } }),
         );
       case "participant:update":
-        return this.updateState(sender.participantId, frame.data);
+        return this.updateState(ws, sender.participantId, frame.data);
       case "meeting:datetime:update": {
         const { meeting } = this.activeMeetingFor(sender, "host");
         await this.reschedule(meeting, sender.participantId, frame.data);
@@ -609,15 +754,27 @@ export class MeetingRoom extends DurableObject<Env> {
   private relaySignal(to: string, frame: string): void {
     const target = this.sockets.socketOf(to);
     if (!target) throw new AppError("NOT_FOUND", "no connected participant with that id");
+    // Bounded into one participant whatever the number of senders; not counted as the sender flooding.
+    if (!this.rateLimits.allowSignalingInto(to, Date.now())) {
+      throw new AppError("RATE_LIMITED", "that participant receives too much signaling right now; retry shortly");
+    }
     sendQuietly(target, frame);
     this.messagesRelayed++;
   }
 
-  private updateState(participantId: string, update: Partial<ParticipantRow["state"]>): void {
-    const participant = this.store.participant(participantId);
-    if (!participant || participant.removedAt !== null) throw new AppError("FORBIDDEN", "this session was revoked");
-    const state = { ...participant.state, ...update };
-    this.store.updateState(participantId, state);
+  /**
+   * A live socket proves its participant is listed (kick and leave retire it
+   * first), so no storage is read or written here: the state lives in the
+   * socket's attachment and reaches storage lazily (presence.ts). An update
+   * that changes nothing is only acknowledged (contract 1.1).
+   */
+  private updateState(ws: WebSocket, participantId: string, update: Partial<ParticipantRow["state"]>): void {
+    // Sockets accepted before the state rode in attachments read it from storage once.
+    const current = this.sockets.identity(ws)?.state ?? this.store.participant(participantId)?.state ?? DEFAULT_STATE;
+    const state = applyStateUpdate(current, update);
+    if (!state) return;
+    this.sockets.setState(ws, state);
+    this.presence.changed();
     this.sockets.broadcast(encodeEvent({ type: "participant:updated", data: { participantId, state } }));
     this.messagesRelayed++;
   }
@@ -645,16 +802,26 @@ export class MeetingRoom extends DurableObject<Env> {
   /** A socket went away by itself: its participant stays listed, now disconnected. */
   private dropped(ws: WebSocket): void {
     const identity = this.sockets.forget(ws);
-    if (identity) this.announceLeft(identity.participantId, "disconnected");
+    if (!identity) return;
+    this.announceLeft(identity.participantId, "disconnected");
+    // Storage becomes the only home of its state once the socket is gone.
+    if (identity.state) this.presence.flushQuietly([identity.participantId, identity.state]);
   }
 
   /** Closes a live socket on the server's initiative and reports it as disconnected. */
   private disconnect(ws: WebSocket, code: number, reason: string): void {
     const identity = this.sockets.identity(ws);
     if (!identity) return;
-    this.sockets.retire(identity.participantId);
+    this.retireKeepingState(identity.participantId);
     closeQuietly(ws, code, reason);
     this.announceLeft(identity.participantId, "disconnected");
+  }
+
+  /** Retires a participant's socket after writing its live state, which storage alone keeps from now on. */
+  private retireKeepingState(participantId: string): WebSocket | undefined {
+    const state = this.sockets.stateOf(participantId);
+    if (state) this.presence.flushQuietly([participantId, state]);
+    return this.sockets.retire(participantId);
   }
 
   /** Tells everyone still connected that a participant's socket is gone, and why. */
@@ -687,10 +854,10 @@ export class MeetingRoom extends DurableObject<Env> {
    * not pushed back by every connect); without sockets the alarm is exactly
    * the expiry, so a reschedule or termination moves it either way.
    */
-  private async scheduleAlarm(): Promise<void> {
+  private async scheduleAlarm(socketComing = false): Promise<void> {
     const meeting = this.meeting();
     if (!meeting) return;
-    const sweeping = this.sockets.size > 0;
+    const sweeping = socketComing || this.sockets.size > 0;
     const target = sweeping ? Math.min(meeting.expiresAt, Date.now() + SWEEP_INTERVAL_MS) : meeting.expiresAt;
     if (this.alarmAt === undefined) this.alarmAt = await this.ctx.storage.getAlarm();
     if (this.alarmAt !== null && (this.alarmAt === target || (sweeping && this.alarmAt < target))) return;
@@ -707,7 +874,10 @@ export class MeetingRoom extends DurableObject<Env> {
       await this.expire(meeting);
       return;
     }
+    // States changed just before an eviction (whose pending flush died with it) are written here at the latest.
+    this.presence.flush();
     this.sweepSilentSockets(now);
+    this.ctx.storage.transactionSync(() => collectSpentRows(this.store, now, this.config.tokenExpiryMs));
     await this.scheduleAlarm();
   }
 
@@ -721,6 +891,7 @@ export class MeetingRoom extends DurableObject<Env> {
 
   /** Deletes the meeting: sockets closed, every row and the alarm gone. Safe to run twice. */
   private async expire(meeting: MeetingRow): Promise<void> {
+    this.presence.discard();
     this.closeAll(CLOSE.TERMINATED, "meeting expired");
     await this.store.deleteEverything();
     this.cachedMeeting = null;

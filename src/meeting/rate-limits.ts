@@ -1,9 +1,12 @@
 /**
  * Per-participant token buckets for WebSocket frames. In memory on purpose:
  * a flooding connection keeps the object awake, and keying by participant
- * means reconnecting does not refill the bucket.
+ * means reconnecting does not refill the bucket. A participant's buckets are
+ * dropped only when it is removed from the meeting (kicked or left), so
+ * memory is bounded by the participants ever listed at once, not by joins.
  */
 import type { ClientFrameType } from "../protocol/schemas";
+import { bucketOf, type FrameBucket } from "./frames";
 
 interface BucketSpec {
   capacity: number;
@@ -12,15 +15,12 @@ interface BucketSpec {
 
 const CHAT: BucketSpec = { capacity: 10, refillPerSecond: 5 };
 const REALTIME: BucketSpec = { capacity: 200, refillPerSecond: 50 };
-
 /**
- * Host controls share the realtime bucket; only chat has its own tighter one.
- * Frames that failed to parse (no type) cost the realtime bucket too, so a
- * flood of garbage is refused and closed like any other flood.
+ * Signaling into one participant, whatever the number of senders (contract
+ * 1.1): without it 49 senders could each push 50 frames of 64 KiB a second
+ * at one victim.
  */
-function bucketFor(type: ClientFrameType | undefined): "chat" | "realtime" {
-  return type === "chat:message" ? "chat" : "realtime";
-}
+export const SIGNALING_INTO: BucketSpec = { capacity: 200, refillPerSecond: 100 };
 
 /** More refusals than this within the window close the connection with 4008. */
 export const FLOOD_REFUSALS = 50;
@@ -48,18 +48,46 @@ class TokenBucket {
   }
 }
 
+/** One participant's buckets, each made on first use. */
+interface ParticipantBuckets {
+  chat?: TokenBucket;
+  realtime?: TokenBucket;
+  signalingInto?: TokenBucket;
+}
+
+const SPECS = { chat: CHAT, realtime: REALTIME, signalingInto: SIGNALING_INTO } as const;
+
 export class FrameRateLimits {
-  private readonly buckets = new Map<string, { chat: TokenBucket; realtime: TokenBucket }>();
+  private readonly buckets = new Map<string, ParticipantBuckets>();
   private readonly refusals = new WeakMap<WebSocket, number[]>();
 
   /** True when the participant may send a frame of this type (undefined: unparsed) now; spends a token. */
   allow(participantId: string, type: ClientFrameType | undefined, now: number): boolean {
+    return this.take(participantId, bucketOf(type), now);
+  }
+
+  /** Spends a token of one of the participant's sending buckets; false when it is empty. */
+  take(participantId: string, bucket: FrameBucket, now: number): boolean {
+    return this.bucket(participantId, bucket, now).take(now);
+  }
+
+  /** Spends a token of the bucket of signaling addressed to `participantId`; false when it is full up. */
+  allowSignalingInto(participantId: string, now: number): boolean {
+    return this.bucket(participantId, "signalingInto", now).take(now);
+  }
+
+  private bucket(participantId: string, kind: keyof ParticipantBuckets, now: number): TokenBucket {
     let buckets = this.buckets.get(participantId);
     if (!buckets) {
-      buckets = { chat: new TokenBucket(CHAT, now), realtime: new TokenBucket(REALTIME, now) };
+      buckets = {};
       this.buckets.set(participantId, buckets);
     }
-    return buckets[bucketFor(type)].take(now);
+    let bucket = buckets[kind];
+    if (!bucket) {
+      bucket = new TokenBucket(SPECS[kind], now);
+      buckets[kind] = bucket;
+    }
+    return bucket;
   }
 
   /** Records a refusal on this connection; true when it has now been refused too often. */
@@ -70,7 +98,13 @@ export class FrameRateLimits {
     return recent.length > FLOOD_REFUSALS;
   }
 
+  /** Drops a removed participant's buckets. Never on a mere disconnect: a reconnect must not refill them. */
   forget(participantId: string): void {
     this.buckets.delete(participantId);
+  }
+
+  /** How many participants have buckets: bounded by those listed, which a test checks. */
+  get trackedParticipants(): number {
+    return this.buckets.size;
   }
 }

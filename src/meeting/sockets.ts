@@ -5,7 +5,7 @@
  * path never reads storage.
  */
 import type { ErrorBody } from "../errors";
-import type { ServerEventData } from "../protocol/schemas";
+import type { ParticipantStateData, ServerEventData } from "../protocol/schemas";
 
 /** Close codes of API.md, plus 1001 for a socket dropped for silence. */
 export const CLOSE = {
@@ -33,6 +33,12 @@ export interface SocketIdentity {
   lastFrameAt?: number;
   /** Set before the server closes a socket on purpose, so a wake never counts it as live. */
   retired?: true;
+  /**
+   * The participant's live state (audio, video…), newer than storage until
+   * the next presence flush (presence.ts); absent in attachments of sockets
+   * accepted before it was kept here.
+   */
+  state?: ParticipantStateData;
 }
 
 interface LiveSocket {
@@ -115,6 +121,27 @@ export class SocketRegistry {
       ws.serializeAttachment(socket.identity);
     } catch {
       // Closed under us: nothing left to record.
+    }
+  }
+
+  /** A connected participant's live state, when its socket carries one. */
+  stateOf(participantId: string): ParticipantStateData | undefined {
+    const ws = this.byParticipant.get(participantId);
+    return ws ? this.live.get(ws)?.identity.state : undefined;
+  }
+
+  /** Records a live state change in the socket's attachment, so it survives hibernation and eviction. */
+  setState(ws: WebSocket, state: ParticipantStateData): void {
+    const socket = this.live.get(ws);
+    if (!socket) return;
+    socket.identity = { ...socket.identity, state };
+    ws.serializeAttachment(socket.identity);
+  }
+
+  /** Every live socket's participant and state, for the presence flush. */
+  *liveStates(): IterableIterator<[participantId: string, state: ParticipantStateData]> {
+    for (const { identity } of this.live.values()) {
+      if (identity.state) yield [identity.participantId, identity.state];
     }
   }
 

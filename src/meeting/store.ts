@@ -299,6 +299,44 @@ export class MeetingStore {
     this.sql.exec(`UPDATE join_token SET redeemed_at = ?, participant_id = ? WHERE id = ?`, at, participantId, id);
   }
 
+  /** Join tokens neither redeemed nor expired: what the INVITE_LIMIT counts. */
+  outstandingInvites(now: number): number {
+    return this.sql.exec(`SELECT COUNT(*) AS n FROM join_token WHERE redeemed_at IS NULL AND expires_at > ?`, now).one()
+      .n as number;
+  }
+
+  /**
+   * Deletes rows nothing needs any more (see `MeetingRoom.collectSpentRows`
+   * for why these bounds): join tokens that expired before `tokensExpiredBy`,
+   * redeemed or not, and participants removed before `removedBy`. Returns
+   * how many rows went; the caller runs it in a transaction.
+   */
+  deleteSpentRows(tokensExpiredBy: number, removedBy: number): number {
+    const tokens = this.sql.exec(`DELETE FROM join_token WHERE expires_at <= ?`, tokensExpiredBy).rowsWritten;
+    const participants = this.sql.exec(
+      `DELETE FROM participant WHERE removed_at IS NOT NULL AND removed_at <= ?`,
+      removedBy,
+    ).rowsWritten;
+    return tokens + participants;
+  }
+
+  /** Row counts of the tables that grow, for the host's stats. */
+  rowCounts(now: number): { participants: number; joinTokens: number; outstandingInvites: number } {
+    const row = this.sql
+      .exec(
+        `SELECT (SELECT COUNT(*) FROM participant) AS participants,
+                (SELECT COUNT(*) FROM join_token) AS join_tokens,
+                (SELECT COUNT(*) FROM join_token WHERE redeemed_at IS NULL AND expires_at > ?) AS outstanding`,
+        now,
+      )
+      .one();
+    return {
+      participants: row.participants as number,
+      joinTokens: row.join_tokens as number,
+      outstandingInvites: row.outstanding as number,
+    };
+  }
+
   lastChatSeq(): number {
     return (this.sql.exec(`SELECT MAX(seq) AS seq FROM chat`).one().seq as number | null) ?? 0;
   }

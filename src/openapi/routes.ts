@@ -9,11 +9,13 @@ import type { z } from "zod";
 import type { ErrorCode } from "../errors";
 import {
   CalendarQuery,
+  CalendarTokenResponse,
   CreateMeetingBody,
   CreateMeetingResponse,
   DatetimeUpdateBody,
   HealthResponse,
   HostTokenResponse,
+  IceServersResponse,
   IfMatchHeader,
   JoinBody,
   JoinResponse,
@@ -23,6 +25,7 @@ import {
   MintTokensResponse,
   ParticipantIdResponse,
   ServiceIndexResponse,
+  SessionTokenResponse,
   StatsResponse,
   WebSocketQuery,
 } from "../protocol/schemas";
@@ -63,13 +66,15 @@ export interface RouteDoc {
 const JSON_BODY_ERRORS = ["VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"] as const;
 const HOST_ACTION_ERRORS = ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "MEETING_ENDED"] as const;
 const HOST = { who: "host token", via: ["bearer"] } as const;
+const MEMBER = { who: "host or session token", via: ["bearer"] } as const;
 const ETAG = { ETag: 'The meeting\'s version, quoted (`"3"`): send it back as `If-Match` to update safely.' };
 
 const createMeeting = {
   method: "POST",
   tag: "Meetings",
   summary: "Create a meeting",
-  description: "The creator becomes the host: the answer carries the host token and the host as a participant.",
+  description:
+    "The creator becomes the host: the answer carries the host token, the host as a participant, and the host's `iceServers` (STUN, TURN with fresh credentials) with their `iceServersExpiresAt`.",
   body: CreateMeetingBody,
   success: { status: 201, description: "The meeting, the host token and the host.", schema: CreateMeetingResponse },
   errors: JSON_BODY_ERRORS,
@@ -89,7 +94,8 @@ export const ROUTES: readonly RouteDoc[] = [
     operationId: "joinMeeting",
     tag: "Meetings",
     summary: "Redeem a join token",
-    description: "Join tokens are single-use: a second redemption, even a racing one, is 409 TOKEN_ALREADY_USED.",
+    description:
+      "Join tokens are single-use: a second redemption, even a racing one, is 409 TOKEN_ALREADY_USED. The answer carries the participant's `iceServers` and `iceServersExpiresAt`.",
     body: JoinBody,
     success: { status: 200, description: "The session token and the socket path.", schema: JoinResponse },
     errors: [
@@ -180,8 +186,52 @@ export const ROUTES: readonly RouteDoc[] = [
     tag: "Meetings",
     summary: "Leave a meeting",
     description: "A participant's session token is revoked; the host only disconnects and may come back.",
-    auth: { who: "host or session token", via: ["bearer"] },
+    auth: MEMBER,
     success: { status: 200, description: "The id of the participant who left.", schema: ParticipantIdResponse },
+    errors: HOST_ACTION_ERRORS,
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/session-token",
+    operationId: "renewSessionToken",
+    tag: "Meetings",
+    summary: "Renew a session token",
+    description:
+      "A fresh session token for the same participant (`TOKEN_EXPIRY_HOURS`, capped at the meeting's expiry); the presented one stays valid until its own expiry. Session tokens only: a host token is 403 (the host renews with `host-token`). 410 once the meeting ended.",
+    auth: { who: "session token", via: ["bearer"] },
+    success: { status: 201, description: "The new session token.", schema: SessionTokenResponse },
+    errors: HOST_ACTION_ERRORS,
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/calendar-token",
+    operationId: "mintCalendarToken",
+    tag: "Calendar",
+    summary: "Mint a calendar token for a subscription URL",
+    description:
+      "A read-only token that only `calendar.ics` accepts (403 anywhere else), valid while the meeting exists (it follows reschedules; `expiresAt` is the meeting's current expiry) and revoked when the participant who minted it leaves or is kicked. `calendarUrl` is the path to subscribe to. 410 once the meeting ended.",
+    auth: MEMBER,
+    success: {
+      status: 201,
+      description: "The calendar token and its subscription path.",
+      schema: CalendarTokenResponse,
+    },
+    errors: HOST_ACTION_ERRORS,
+  },
+  {
+    method: "GET",
+    path: "/api/meetings/:id/ice-servers",
+    operationId: "getIceServers",
+    tag: "Realtime",
+    summary: "ICE servers with fresh TURN credentials",
+    description:
+      "`RTCIceServer` entries for `new RTCPeerConnection({ iceServers })`: STUN, plus TURN with credentials valid for `TURN_TTL_SECONDS`, never past the presented token's expiry. A TURN provider that fails or takes over 2 s is left out (STUN only), never an error. 410 once the meeting ended.",
+    auth: MEMBER,
+    success: {
+      status: 200,
+      description: "The ICE servers and when their credentials expire.",
+      schema: IceServersResponse,
+    },
     errors: HOST_ACTION_ERRORS,
   },
   {
@@ -204,7 +254,10 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: "Calendar feed (iCalendar)",
     description:
       "One VEVENT with a stable `UID`, `SEQUENCE` = version − 1 and UTC `DTSTART`/`DTEND`; `STATUS:CANCELLED` once the meeting ended. Subscribe to `…/calendar.ics?token=<token>` and calendar apps follow reschedules.",
-    auth: { who: "any valid token of the meeting (an unredeemed join token too)", via: ["bearer", "query"] },
+    auth: {
+      who: "a calendar token (see `calendar-token`), or any other valid token of the meeting (an unredeemed join token too)",
+      via: ["bearer", "query"],
+    },
     query: CalendarQuery,
     success: { status: 200, description: "The iCalendar feed.", mediaType: "text/calendar" },
     errors: ["VALIDATION_FAILED", "UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN"],

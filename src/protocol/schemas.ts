@@ -28,6 +28,26 @@ const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
 // ("\ud800" is valid JSON but not Unicode: SQLite would store it as bytes that read back as U+FFFD).
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
 const WELL_FORMED = "must be well-formed Unicode (no unpaired surrogates)";
+/**
+ * Invisible characters that can make a name read as something else: bidi
+ * embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), the
+ * directional marks (U+200E, U+200F, U+061C: harmless in running text, but
+ * in a one-line label they only serve to reorder what is around it; clients
+ * isolate names with <bdi> instead), and zero-width characters (U+200B
+ * space, U+2060 word joiner, U+FEFF, U+180E). Chat text may keep them: it is
+ * free text where right-to-left writers use marks and embeddings, and a
+ * client shows each message in its own isolated element.
+ */
+const INVISIBLE_IN_NAMES = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b\u2060\ufeff\u180e]/u;
+/**
+ * The zero-width joiners (ZWNJ U+200C, ZWJ U+200D) stay allowed where they
+ * join something: between two letters or marks (Persian and Indic names
+ * need ZWNJ) or within an emoji sequence (👩‍💻). Alone, at an edge, or next
+ * to a space they only hide, and are refused.
+ */
+const STRAY_JOINER =
+  /(?<![\p{L}\p{M}\p{Extended_Pictographic}\p{Emoji_Modifier}])[\u200c\u200d]|[\u200c\u200d](?![\p{L}\p{M}\p{Extended_Pictographic}])/u;
+const VISIBLE = "must not contain invisible formatting characters (bidi controls, zero-width characters)";
 
 const displayText = (max: number) =>
   z
@@ -36,7 +56,8 @@ const displayText = (max: number) =>
     .min(1)
     .max(max)
     .refine((text) => !CONTROL_CHARACTERS.test(text), "must not contain control characters")
-    .refine((text) => !LONE_SURROGATE.test(text), WELL_FORMED);
+    .refine((text) => !LONE_SURROGATE.test(text), WELL_FORMED)
+    .refine((text) => !INVISIBLE_IN_NAMES.test(text) && !STRAY_JOINER.test(text), VISIBLE);
 
 export const Title = displayText(LIMITS.TITLE_MAX);
 export const DisplayName = displayText(LIMITS.NAME_MAX);
@@ -136,7 +157,8 @@ export const IfMatchHeader = z.object({
 });
 
 export const WebSocketQuery = z.object({
-  token: z.string().min(1).max(4096).optional(),
+  // Contract 1.1: an empty `?token=` is no token (401 from authentication), not a validation error.
+  token: z.string().max(4096).optional(),
   since: z
     .string()
     .regex(/^\d{1,15}$/, "must be a non-negative integer")
@@ -210,15 +232,40 @@ export type ParticipantData = z.infer<typeof Participant>;
 export type MeetingData = z.infer<typeof Meeting>;
 export type ChatMessageData = z.infer<typeof ChatMessage>;
 
+/**
+ * One entry of `iceServers` (contract 1.1): an `RTCIceServer` a browser
+ * passes to `new RTCPeerConnection({ iceServers })`. STUN entries carry only
+ * `urls`; TURN entries carry short-lived credentials.
+ */
+export const IceServer = z.object({
+  urls: z.union([z.string(), z.array(z.string())]),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServerData = z.infer<typeof IceServer>;
+
 // ---------------------------------------------------------------- REST responses
 
-export const CreateMeetingResponse = z.object({ meeting: Meeting, hostToken: z.string(), participant: Participant });
+export const CreateMeetingResponse = z.object({
+  meeting: Meeting,
+  hostToken: z.string(),
+  participant: Participant,
+  iceServers: z.array(IceServer),
+  /** When the TURN credentials in `iceServers` expire: fetch fresh ones from `ice-servers` before then. */
+  iceServersExpiresAt: z.string(),
+});
 export const JoinResponse = z.object({
   meeting: Meeting,
   participant: Participant,
   sessionToken: z.string(),
   wsUrl: z.string(),
+  iceServers: z.array(IceServer),
+  iceServersExpiresAt: z.string(),
 });
+export const IceServersResponse = z.object({ iceServers: z.array(IceServer), expiresAt: z.string() });
+export const SessionTokenResponse = z.object({ sessionToken: z.string(), expiresAt: z.string() });
+/** A read-only calendar token and the subscription path that carries it. */
+export const CalendarTokenResponse = z.object({ token: z.string(), calendarUrl: z.string(), expiresAt: z.string() });
 export const MeetingResponse = z.object({ meeting: Meeting });
 export const MintTokensResponse = z.object({
   tokens: z.array(z.object({ token: z.string(), expiresAt: z.string() })),
@@ -243,6 +290,12 @@ export const MeetingStats = z.object({
   chatMessagesSent: z.number().int(),
   /** Chat messages still stored (at least the last 500). */
   chatMessagesStored: z.number().int(),
+  /** Participant rows stored: those listed, and removed ones kept while their session tokens could live. */
+  participantsStored: z.number().int(),
+  /** Join tokens stored: outstanding ones, and spent ones kept until they expire. */
+  joinTokensStored: z.number().int(),
+  /** Unredeemed, unexpired invites; minting beyond 1,000 is `409 INVITE_LIMIT`. */
+  outstandingInvites: z.number().int(),
   /** Size of the meeting's SQLite database. */
   storageBytes: z.number().int(),
 });

@@ -4,66 +4,59 @@
  * the same object, so the count is exact across isolates, instances and
  * locations; a per-isolate Map would count each isolate separately.
  *
- * The window is fixed: it opens with the client's first request, lasts
- * RATE_LIMIT_WINDOW_MS, and allows RATE_LIMIT_MAX_REQUESTS. State is one
- * key written through on every counted request (refusals write nothing), so
- * an evicted object resumes with the right count; the alarm deletes it when
- * the window closes, so an idle client leaves no data behind.
+ * The count lives in the object's memory: a counted request writes nothing
+ * (issue 11: a write per /api request was most of the limiter's cost). The
+ * one write of a window happens when the client uses up its limit: the
+ * window's end is stored (with an alarm to delete it), so a client that was
+ * refused stays refused even if the object is evicted meanwhile. What an
+ * eviction loses is the count of a window that was not yet used up: the
+ * object comes back with a fresh window (README "Rate limiting"). A client
+ * has to be idle for the object to be evicted, so that costs little.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
+import { countHit, type RateLimitDecision, type RateWindow } from "./window";
 
-/** What the limiter answers for one request. */
-export interface RateLimitDecision {
-  allowed: boolean;
-  limit: number;
-  /** Requests left in this window after this one. */
-  remaining: number;
-  /** When the window closes (epoch ms). */
-  resetAt: number;
-}
+export type { RateLimitDecision } from "./window";
 
-interface RateWindow {
-  count: number;
-  resetAt: number;
-}
-
-const WINDOW_KEY = "window";
+/** Storage key of a used-up window: `{ resetAt }`. */
+const EXHAUSTED_KEY = "exhausted";
 
 export class RateLimitCounter extends DurableObject<Env> {
-  /** undefined: not read since this instance started; null: no open window. */
-  private window: RateWindow | null | undefined;
+  /** The open window; undefined until the first request since this instance started. */
+  private window: RateWindow | undefined;
+  private restored = false;
 
   /**
    * Counts one request against `limit` per `windowMs`. The limit arrives
    * with each call, so a changed configuration applies at once.
    * @example await stub.hit(100, 900_000) // { allowed: true, remaining: 99, ... }
    */
-  async hit(limit: number, windowMs: number): Promise<RateLimitDecision> {
+  hit(limit: number, windowMs: number): RateLimitDecision {
     const now = Date.now();
-    if (this.window === undefined) this.window = this.ctx.storage.kv.get<RateWindow>(WINDOW_KEY) ?? null;
-    let window = this.window;
-    const opensWindow = window === null || now >= window.resetAt;
-    if (window === null || opensWindow) window = { count: 0, resetAt: now + windowMs };
-    if (window.count >= limit) {
-      return { allowed: false, limit, remaining: 0, resetAt: window.resetAt };
+    if (!this.restored) {
+      this.restored = true;
+      const exhausted = this.ctx.storage.kv.get<{ resetAt: number }>(EXHAUSTED_KEY);
+      if (exhausted && now < exhausted.resetAt)
+        this.window = { count: Number.MAX_SAFE_INTEGER, resetAt: exhausted.resetAt };
     }
-    // Decide and write before the first await: requests are counted in arrival order.
-    window = { count: window.count + 1, resetAt: window.resetAt };
+    const { window, decision } = countHit(this.window, limit, windowMs, now);
     this.window = window;
-    this.ctx.storage.kv.put(WINDOW_KEY, window);
-    if (opensWindow) await this.ctx.storage.setAlarm(window.resetAt);
-    return { allowed: true, limit, remaining: limit - window.count, resetAt: window.resetAt };
+    if (decision.allowed && decision.remaining === 0) {
+      // Not awaited: the runtime holds this answer until the write is durable (output gate).
+      this.ctx.storage.kv.put(EXHAUSTED_KEY, { resetAt: window.resetAt });
+      void this.ctx.storage.setAlarm(window.resetAt);
+    }
+    return decision;
   }
 
-  /** The window closed: forget the client entirely (a later window re-arms the alarm). */
+  /** The window closed: forget the client entirely (a later used-up window re-arms the alarm). */
   async alarm(): Promise<void> {
-    const window = this.ctx.storage.kv.get<RateWindow>(WINDOW_KEY);
-    if (window && Date.now() < window.resetAt) {
-      await this.ctx.storage.setAlarm(window.resetAt);
+    const exhausted = this.ctx.storage.kv.get<{ resetAt: number }>(EXHAUSTED_KEY);
+    if (exhausted && Date.now() < exhausted.resetAt) {
+      await this.ctx.storage.setAlarm(exhausted.resetAt);
       return;
     }
-    this.window = null;
     await this.ctx.storage.deleteAll();
   }
 }

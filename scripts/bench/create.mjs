@@ -1,0 +1,372 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:create`: the create path under load (issues 11 and 12).
+ * Runs the deploy bundle on one workerd (Miniflare directly, no dev proxy;
+ * see miniflare-host.mjs) and, per round and in alternation:
+ *
+ * - the floor (probe/floor-worker.mjs: a new object with one SQLite table),
+ * - the "before" build (`--before-ref <git ref>` or `--before <snapshot dir>`),
+ *   if given,
+ * - the working tree ("after"),
+ *
+ * measuring workerd CPU per request at concurrency 16 for create (and, for
+ * MeetTime, `GET /api/meetings/:id` and join), then the load run: `--creates`
+ * (10,000) creates at `--concurrency` (16), with req/s, p50/p99, every
+ * status, dropped connections (requests that got no HTTP answer) and
+ * workerd's RSS (start, peak, end, and after `--idle-seconds`). The working
+ * tree's load run must end with zero 500s and zero dropped connections, or
+ * the script exits 1; the "before" build's failures are reported, not fatal.
+ *
+ *   node scripts/bench/create.mjs [--creates 10000] [--concurrency 16] [--cpu-requests 1000]
+ *     [--rounds 2] [--before-ref <git ref> | --before <dir>] [--bundle <dir>] [--save-bundle <dir>]
+ *     [--idle-seconds 15] [--json <file>]
+ *
+ * Everything on 127.0.0.1, ports 8700-8799; each server is started and
+ * stopped here, with a throwaway state directory.
+ */
+import { execFileSync, execSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ROOT, startMiniflare, usingBundle } from "./lib/meettime-server.mjs";
+import { median, options, round } from "./lib/orchestrate.mjs";
+import { cpuMicros, cpuModel, loadAverage } from "./lib/proc.mjs";
+
+const opts = options({
+  creates: 10_000,
+  concurrency: 16,
+  cpuRequests: 1_000,
+  rounds: 2,
+  before: "",
+  beforeRef: "",
+  bundle: "",
+  saveBundle: "",
+  idleSeconds: 15,
+  json: "",
+});
+const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const PARTICIPANTS = 50;
+const TOKENS_PER_REQUEST = 50;
+const scratch = mkdtempSync(join(tmpdir(), "meettime-bench-create-"));
+
+// ---------------------------------------------------------------- snapshots
+
+/**
+ * wrangler.toml without what a create does not need and a snapshot cannot
+ * carry: the static assets directory and its build command.
+ */
+function workerOnlyConfig(toml, main) {
+  const kept = [];
+  let skipping = false;
+  for (const line of toml.split("\n")) {
+    const table = /^\s*\[+([^\]]+)\]+/.exec(line)?.[1]?.trim();
+    if (table !== undefined) skipping = table === "assets" || table === "build";
+    if (!skipping) kept.push(line);
+  }
+  return kept.join("\n").replace(/^main\s*=.*$/m, `main = ${JSON.stringify(main)}`);
+}
+
+/** Runs wrangler quietly; on failure its output (where wrangler prints its errors) goes into the error. */
+function runWrangler(file, args, options) {
+  try {
+    execFileSync(file, args, options);
+  } catch (error) {
+    throw new Error(`${file} ${args.join(" ")} failed:\n${error.stdout ?? ""}${error.stderr ?? ""}`);
+  }
+}
+
+/**
+ * An older commit may depend on packages the working tree dropped: those
+ * are installed (exact versions from its package.json, no scripts) into a
+ * scratch directory and aliased in the build, leaving node_modules alone.
+ */
+function aliasesForMissingDependencies(root) {
+  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const wanted = { ...manifest.dependencies, ...manifest.devDependencies };
+  const missing = Object.keys(wanted).filter((name) => !existsSync(join(ROOT, "node_modules", name)));
+  if (missing.length === 0) return "";
+  const extra = join(scratch, "extra-deps");
+  const specs = missing.map((name) => `${name}@${wanted[name]}`);
+  execFileSync(
+    "npm",
+    ["install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", extra, ...specs],
+    {
+      stdio: "ignore",
+    },
+  );
+  const lines = missing.map((name) => `${JSON.stringify(name)} = ${JSON.stringify(join(extra, "node_modules", name))}`);
+  return `\n[alias]\n${lines.join("\n")}\n`;
+}
+
+/** `wrangler deploy --dry-run` of the worker in `root`, into `outdir`, with a wrangler.toml beside it. */
+function snapshot(root, outdir) {
+  mkdirSync(outdir, { recursive: true });
+  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
+  // Outside the tree (others may be working in it), so `main` is absolute.
+  const buildConfig = join(scratch, `build-${Date.now()}.toml`);
+  writeFileSync(buildConfig, workerOnlyConfig(toml, join(root, "src/index.ts")) + aliasesForMissingDependencies(root));
+  try {
+    runWrangler(
+      join(ROOT, "node_modules/.bin/wrangler"),
+      ["deploy", "--dry-run", "--config", buildConfig, "--outdir", outdir],
+      { cwd: root, env: QUIET_ENV, stdio: ["ignore", "pipe", "pipe"] },
+    );
+  } finally {
+    rmSync(buildConfig, { force: true });
+  }
+  writeFileSync(join(outdir, "wrangler.toml"), workerOnlyConfig(toml, "index.js"));
+  return usingBundle(outdir);
+}
+
+/** The worker as of a git commit: `git archive` (read-only for the repository) into a scratch directory. */
+function snapshotOfRef(ref) {
+  const source = join(scratch, "before-src");
+  mkdirSync(source, { recursive: true });
+  execSync(`git -C ${JSON.stringify(ROOT)} archive ${ref} | tar -x -C ${JSON.stringify(source)}`);
+  symlinkSync(join(ROOT, "node_modules"), join(source, "node_modules"));
+  return snapshot(source, join(scratch, "before"));
+}
+
+function floorSnapshot() {
+  const dir = join(scratch, "floor");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "index.js"), readFileSync(new URL("probe/floor-worker.mjs", import.meta.url)));
+  writeFileSync(
+    join(dir, "wrangler.toml"),
+    `name = "floor"
+main = "index.js"
+compatibility_date = "2026-04-26"
+
+[[durable_objects.bindings]]
+name = "FLOOR"
+class_name = "FloorObject"
+
+[[migrations]]
+tag = "v1"
+new_sqlite_classes = ["FloorObject"]
+`,
+  );
+  return usingBundle(dir);
+}
+
+// ---------------------------------------------------------------- load
+
+/** Resident memory of a process in MiB (VmRSS), or null once it is gone. */
+function rssMiB(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("VmRSS:"));
+    return line ? Number(line.split(/\s+/)[1]) / 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+function percentile(sorted, p) {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+/**
+ * `total` requests from `concurrency` loops, each sent when the last one of
+ * its loop was answered. A request that got no HTTP answer (reset, closed,
+ * timed out) is a dropped connection.
+ */
+async function load({ total, concurrency, send }) {
+  let next = 0;
+  const latencies = [];
+  const statuses = {};
+  const drops = {};
+  const startedAt = performance.now();
+  const loop = async () => {
+    for (let i = next++; i < total; i = next++) {
+      const sentAt = performance.now();
+      try {
+        const response = await send(i);
+        await response.arrayBuffer();
+        statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+        latencies.push(performance.now() - sentAt);
+      } catch (error) {
+        const reason = String(error?.cause?.code ?? error?.cause?.message ?? error?.message ?? error);
+        drops[reason] = (drops[reason] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, loop));
+  const wallMs = performance.now() - startedAt;
+  latencies.sort((a, b) => a - b);
+  return {
+    total,
+    wallMs,
+    perSecond: (total / wallMs) * 1000,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    statuses,
+    dropped: Object.values(drops).reduce((a, b) => a + b, 0),
+    drops,
+  };
+}
+
+const json = (body, token) => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  body: JSON.stringify(body),
+  signal: AbortSignal.timeout(60_000),
+});
+const createBody = (i) => ({
+  title: `Load ${i}`,
+  hostName: "Host",
+  scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+});
+
+async function post(url, body, token) {
+  const response = await fetch(url, json(body, token));
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** workerd CPU per request (µs) of `count` requests at the run's concurrency. */
+async function cpuPerRequest(pid, count, send) {
+  const before = cpuMicros(pid);
+  const result = await load({ total: count, concurrency: opts.concurrency, send });
+  const micros = (cpuMicros(pid) - before) / count;
+  const failed = count - (result.statuses[200] ?? 0) - (result.statuses[201] ?? 0);
+  if (failed > 0) console.log(`    ! ${failed} of ${count} not 200/201: ${JSON.stringify(result.statuses)}`);
+  return micros;
+}
+
+/** Join tokens for `count` joins, in meetings of PARTICIPANTS (made before the measured window). */
+async function inviteTokens(url, count) {
+  const tokens = [];
+  while (tokens.length < count) {
+    const { meeting, hostToken } = await post(`${url}/api/meetings/create`, createBody(0));
+    for (let left = Math.min(PARTICIPANTS - 1, count - tokens.length); left > 0; left -= TOKENS_PER_REQUEST) {
+      const minted = await post(
+        `${url}/api/meetings/${meeting.id}/tokens`,
+        { count: Math.min(TOKENS_PER_REQUEST, left) },
+        hostToken,
+      );
+      tokens.push(...minted.tokens.map((t) => t.token));
+    }
+  }
+  return tokens;
+}
+
+async function measure(name, bundle, isMeetTime) {
+  const server = await startMiniflare({
+    clients: PARTICIPANTS,
+    scriptPath: bundle.scriptPath,
+    configPath: bundle.configPath,
+  });
+  const pid = Object.values(server.pids)[0];
+  try {
+    const url = server.url;
+    const create = (i) => fetch(`${url}/api/meetings/create`, json(createBody(i)));
+    const floorCreate = (i) => fetch(`${url}/create`, json({ title: `Load ${i}` }));
+    const send = isMeetTime ? create : floorCreate;
+    await load({ total: 200, concurrency: opts.concurrency, send }); // warm-up: JIT, statement caches
+    const cpu = { create: await cpuPerRequest(pid, opts.cpuRequests, send) };
+    if (isMeetTime) {
+      const { meeting, hostToken } = await post(`${url}/api/meetings/create`, createBody(0));
+      const read = () =>
+        fetch(`${url}/api/meetings/${meeting.id}`, {
+          headers: { authorization: `Bearer ${hostToken}` },
+          signal: AbortSignal.timeout(60_000),
+        });
+      await load({ total: 200, concurrency: opts.concurrency, send: read });
+      cpu.get = await cpuPerRequest(pid, opts.cpuRequests, read);
+      const tokens = await inviteTokens(url, opts.cpuRequests);
+      cpu.join = await cpuPerRequest(pid, opts.cpuRequests, (i) =>
+        fetch(`${url}/api/meetings/join`, json({ token: tokens[i], displayName: `Guest ${i}` })),
+      );
+    }
+    const rss = { start: rssMiB(pid), peak: 0 };
+    const sampler = setInterval(() => {
+      rss.peak = Math.max(rss.peak, rssMiB(pid) ?? 0);
+    }, 250);
+    const cpuBefore = cpuMicros(pid);
+    const run = await load({ total: opts.creates, concurrency: opts.concurrency, send });
+    clearInterval(sampler);
+    run.cpuPerCreate = (cpuMicros(pid) - cpuBefore) / opts.creates;
+    rss.end = rssMiB(pid);
+    rss.peak = Math.max(rss.peak, rss.end ?? 0);
+    await sleep(opts.idleSeconds * 1000);
+    rss.idle = rssMiB(pid);
+    return { name, cpu, run, rss };
+  } finally {
+    await server.stop();
+  }
+}
+
+function report(result) {
+  const { name, cpu, run, rss } = result;
+  const cpuText = Object.entries(cpu)
+    .map(([k, v]) => `${k} ${round(v, 0)} µs`)
+    .join(", ");
+  console.log(`  ${name}: CPU per request ${cpuText}`);
+  console.log(
+    `    ${run.total} creates at concurrency ${opts.concurrency}: ${round(run.perSecond, 0)}/s, p50 ${round(run.p50)} ms, ` +
+      `p99 ${round(run.p99)} ms, CPU ${round(run.cpuPerCreate, 0)} µs/create, statuses ${JSON.stringify(run.statuses)}, ` +
+      `dropped ${run.dropped}${run.dropped ? ` ${JSON.stringify(run.drops)}` : ""}`,
+  );
+  console.log(
+    `    workerd RSS MiB: start ${round(rss.start)}, peak ${round(rss.peak)}, end ${round(rss.end)}, ` +
+      `after ${opts.idleSeconds} s idle ${round(rss.idle ?? 0)}; ` +
+      `${round(((rss.end - rss.start) * 1024) / run.total, 1)} KiB per meeting`,
+  );
+}
+
+// ---------------------------------------------------------------- main
+
+let exitCode = 0;
+try {
+  console.log(`create benchmark: ${cpuModel()}, load ${loadAverage()}, ${JSON.stringify(opts)}`);
+  const after = opts.bundle ? usingBundle(opts.bundle) : snapshot(ROOT, opts.saveBundle || join(scratch, "after"));
+  const before = opts.before ? usingBundle(opts.before) : opts.beforeRef ? snapshotOfRef(opts.beforeRef) : null;
+  const floor = floorSnapshot();
+  const variants = [["floor", floor, false], ...(before ? [["before", before, true]] : []), ["after", after, true]];
+  const results = Object.fromEntries(variants.map(([name]) => [name, []]));
+  for (let round_ = 1; round_ <= opts.rounds; round_++) {
+    console.log(`round ${round_} of ${opts.rounds} (load ${loadAverage()})`);
+    for (const [name, bundle, isMeetTime] of variants) {
+      const result = await measure(name, bundle, isMeetTime);
+      report(result);
+      results[name].push(result);
+    }
+  }
+
+  console.log("\nsummary (median of rounds; range in brackets)");
+  const stat = (name, pick) => {
+    const values = results[name].map(pick);
+    return `${round(median(values), 0)} [${round(Math.min(...values), 0)}-${round(Math.max(...values), 0)}]`;
+  };
+  for (const [name, , isMeetTime] of variants) {
+    const kinds = isMeetTime ? ["create", "get", "join"] : ["create"];
+    console.log(`  ${name}: µs per request ${kinds.map((k) => `${k} ${stat(name, (r) => r.cpu[k])}`).join(", ")}`);
+    console.log(
+      `    load run: µs/create ${stat(name, (r) => r.run.cpuPerCreate)}, req/s ${stat(name, (r) => r.run.perSecond)}`,
+    );
+  }
+  for (const name of ["before", "after"].filter((n) => results[n])) {
+    const ratios = results[name].map((r, i) => r.cpu.create / results.floor[i].cpu.create);
+    const loadRatios = results[name].map((r, i) => r.run.cpuPerCreate / results.floor[i].run.cpuPerCreate);
+    console.log(
+      `  ${name} / floor, CPU per create: ${round(median(ratios), 2)} (${ratios.map((r) => round(r, 2)).join(", ")}); ` +
+        `in the load run ${round(median(loadRatios), 2)} (${loadRatios.map((r) => round(r, 2)).join(", ")})`,
+    );
+  }
+  for (const run of results.after) {
+    if ((run.run.statuses[500] ?? 0) > 0 || run.run.dropped > 0) exitCode = 1;
+  }
+  if (exitCode) console.log("FAILED: the working tree answered 500 or dropped connections under load");
+  if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, results }, null, 2));
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+} finally {
+  if (existsSync(scratch)) rmSync(scratch, { recursive: true, force: true });
+}
+process.exit(exitCode);

@@ -1,0 +1,425 @@
+/**
+ * `MeshCall`: a full-mesh WebRTC call over a `MeetingConnection`, for
+ * browsers. One `RTCPeerConnection` per peer with the perfect-negotiation
+ * pattern (the polite peer is the one with the lower participant id; it
+ * rolls back its own offer on glare), ICE servers from the server and kept
+ * fresh, ICE restart when a link fails, candidates held until the remote
+ * description exists. Local camera and microphone, mute, camera and screen
+ * sharing are mirrored to `participant:update`. A mesh sends every stream to
+ * every peer, so it is capped (`maxPeers`, 6 by default); beyond it the
+ * `capacity` event says who is left out.
+ */
+import type { MeetingConnection } from "./connection";
+import { Emitter } from "./emitter";
+
+export interface MeshCallOptions {
+  /** Remote peers at most [6]: the first `maxPeers + 1` connected participants (by join time) are in the call. */
+  maxPeers?: number;
+  /** `"relay"` forces every path through TURN. */
+  iceTransportPolicy?: RTCIceTransportPolicy;
+  /** ICE servers to use instead of the server's. */
+  iceServers?: RTCIceServer[];
+  /** What `start()` asks `getUserMedia` for [`{ audio: true, video: true }`]. */
+  media?: MediaStreamConstraints;
+}
+
+/** Who is in the call and who is left out by the mesh's cap. */
+export interface CallCapacity {
+  maxPeers: number;
+  /** More connected participants than the call holds. */
+  over: boolean;
+  /** Whether this participant is among those in the call. */
+  selfInCall: boolean;
+  /** Participant ids in the call (this one included when it is). */
+  inCall: string[];
+  /** Connected participant ids beyond the cap. */
+  waiting: string[];
+}
+
+export interface MeshCallEvents {
+  /** What this participant sends (camera or screen, and microphone); null when nothing. */
+  "local-stream": MediaStream | null;
+  /** A peer's media; the same stream object per peer, tracks added as they arrive. */
+  stream: { participantId: string; stream: MediaStream };
+  /** A peer's connection was closed (it left, dropped, or the call stopped). */
+  "peer-left": { participantId: string };
+  "connection-state": { participantId: string; state: RTCPeerConnectionState };
+  capacity: CallCapacity;
+  /** Media or negotiation failures (e.g. camera permission refused); the call goes on without. */
+  error: { participantId?: string; error: unknown };
+}
+
+interface Peer {
+  id: string;
+  pc: RTCPeerConnection;
+  polite: boolean;
+  makingOffer: boolean;
+  ignoreOffer: boolean;
+  pendingCandidates: RTCIceCandidateInit[];
+  stream: MediaStream;
+  audio?: RTCRtpTransceiver;
+  video?: RTCRtpTransceiver;
+  /** Descriptions are applied one at a time. */
+  chain: Promise<void>;
+}
+
+const DEFAULT_MAX_PEERS = 6;
+
+/**
+ * @example
+ * const call = new MeshCall(conn, { maxPeers: 6 });
+ * call.on("stream", ({ participantId, stream }) => (videoFor(participantId).srcObject = stream));
+ * call.on("capacity", (c) => c.over && showNotice(`${c.waiting.length} people cannot join the video`));
+ * await call.start();
+ * await call.setAudioEnabled(false);
+ */
+export class MeshCall extends Emitter<MeshCallEvents> {
+  readonly maxPeers: number;
+  readonly #peers = new Map<string, Peer>();
+  readonly #unsubscribe: Array<() => void> = [];
+  #iceServers: RTCIceServer[] = [];
+  #audioTrack: MediaStreamTrack | null = null;
+  #cameraTrack: MediaStreamTrack | null = null;
+  #screenTrack: MediaStreamTrack | null = null;
+  #localStream: MediaStream | null = null;
+  #capacity: CallCapacity | undefined;
+  #started = false;
+
+  constructor(
+    readonly connection: MeetingConnection,
+    readonly options: MeshCallOptions = {},
+  ) {
+    super();
+    this.maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
+  }
+
+  /** What this participant sends; null before `start()` or without media. */
+  get localStream(): MediaStream | null {
+    return this.#localStream;
+  }
+  get capacity(): CallCapacity | undefined {
+    return this.#capacity;
+  }
+  get screenSharing(): boolean {
+    return this.#screenTrack !== null;
+  }
+  get audioEnabled(): boolean {
+    return this.#audioTrack?.enabled ?? false;
+  }
+  get videoEnabled(): boolean {
+    return this.#cameraTrack?.enabled ?? false;
+  }
+  /** Remote streams by participant id. */
+  get remoteStreams(): ReadonlyMap<string, MediaStream> {
+    return new Map([...this.#peers].map(([id, peer]) => [id, peer.stream]));
+  }
+  /** Each peer's `RTCPeerConnection`, by participant id (for `getStats()`; the call owns them). */
+  get peerConnections(): ReadonlyMap<string, RTCPeerConnection> {
+    return new Map([...this.#peers].map(([id, peer]) => [id, peer.pc]));
+  }
+  /** Each peer's connection state, by participant id. */
+  get peerStates(): ReadonlyMap<string, RTCPeerConnectionState> {
+    return new Map([...this.#peers].map(([id, peer]) => [id, peer.pc.connectionState]));
+  }
+
+  /**
+   * Asks for camera and microphone (a refusal is an `error` event; the call
+   * goes on receive-only), waits for the connection's first join, and connects
+   * to every peer in the call.
+   */
+  async start(media: MediaStreamConstraints = this.options.media ?? { audio: true, video: true }): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    if (media.audio || media.video) {
+      try {
+        const stream = await navigator.mediaDevices.getUserMedia(media);
+        this.#audioTrack = stream.getAudioTracks()[0] ?? null;
+        this.#cameraTrack = stream.getVideoTracks()[0] ?? null;
+      } catch (error) {
+        this.emit("error", { error });
+      }
+    }
+    this.#updateLocalStream();
+    await this.connection.ready;
+    this.#iceServers =
+      this.options.iceServers ??
+      this.connection.iceServers ??
+      (await this.connection.refreshIceServers().then(
+        (info) => info.iceServers,
+        (error) => {
+          this.emit("error", { error });
+          return [];
+        },
+      ));
+    if (!this.#started) return; // stopped meanwhile
+    const conn = this.connection;
+    this.#unsubscribe.push(
+      conn.on("webrtc:offer", ({ from, sdp }) => this.#described(from, { type: "offer", sdp })),
+      conn.on("webrtc:answer", ({ from, sdp }) => this.#described(from, { type: "answer", sdp })),
+      conn.on("webrtc:ice-candidate", ({ from, candidate }) => this.#candidate(from, candidate)),
+      // A peer that (re)joins starts from scratch, so its old connection is useless.
+      conn.on("meeting:participant-joined", ({ participant }) => this.#sync(participant.id)),
+      conn.on("meeting:participant-left", () => this.#sync()),
+      // After our own reconnect every peer saw us leave and come back, and starts over too.
+      conn.on("meeting:joined", () => this.#sync("*")),
+      conn.on("ice-servers", ({ iceServers }) => {
+        if (this.options.iceServers) return;
+        this.#iceServers = iceServers;
+        for (const peer of this.#peers.values())
+          peer.pc.setConfiguration({ ...peer.pc.getConfiguration(), iceServers });
+      }),
+      conn.on("state", (change) => change.state === "closed" && this.stop()),
+    );
+    this.#sync();
+    await this.#publishState({ screen: false });
+  }
+
+  /** Hangs up: closes every peer connection and stops the camera, microphone and screen. */
+  stop(): void {
+    this.#started = false;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    for (const id of [...this.#peers.keys()]) this.#closePeer(id);
+    for (const track of [this.#audioTrack, this.#cameraTrack, this.#screenTrack]) track?.stop();
+    this.#audioTrack = this.#cameraTrack = this.#screenTrack = null;
+    this.#updateLocalStream();
+  }
+
+  /** Mutes or unmutes the microphone, and tells everyone (`participant:update { audio }`). */
+  async setAudioEnabled(enabled: boolean): Promise<void> {
+    if (this.#audioTrack) this.#audioTrack.enabled = enabled;
+    await this.#publishState({});
+  }
+
+  /** Turns the camera off or on, and tells everyone (`participant:update { video }`). */
+  async setVideoEnabled(enabled: boolean): Promise<void> {
+    if (this.#cameraTrack) this.#cameraTrack.enabled = enabled;
+    await this.#publishState({});
+  }
+
+  async setHandRaised(handRaised: boolean): Promise<void> {
+    await this.connection.updateState({ handRaised });
+  }
+
+  /** Sends the screen instead of the camera (`getDisplayMedia`, `replaceTrack`: no renegotiation). */
+  async startScreenShare(): Promise<void> {
+    if (this.#screenTrack) return;
+    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
+    const track = stream.getVideoTracks()[0];
+    if (!track) return;
+    this.#screenTrack = track;
+    // The browser's own "stop sharing" button ends the track.
+    track.addEventListener("ended", () => void this.stopScreenShare());
+    await this.#replaceVideo();
+    await this.#publishState({ screen: true });
+  }
+
+  async stopScreenShare(): Promise<void> {
+    if (!this.#screenTrack) return;
+    this.#screenTrack.stop();
+    this.#screenTrack = null;
+    await this.#replaceVideo();
+    await this.#publishState({ screen: false });
+  }
+
+  // ------------------------------------------------------------ who is in the call
+
+  /**
+   * Brings the peer connections in line with the participant list: the first
+   * `maxPeers + 1` connected participants by join time are in the call (every
+   * member computes the same set). `restart` names a peer (or `*`, all) whose
+   * connection must start over.
+   */
+  #sync(restart?: string): void {
+    const self = this.connection.self;
+    if (!this.#started || !self) return;
+    if (restart === "*") for (const id of [...this.#peers.keys()]) this.#closePeer(id);
+    else if (restart) this.#closePeer(restart);
+    const connected = this.connection.participants
+      .filter((p) => p.connected || p.id === self.id)
+      .sort((a, b) => a.joinedAt.localeCompare(b.joinedAt) || a.id.localeCompare(b.id));
+    const inCall = connected.slice(0, this.maxPeers + 1).map((p) => p.id);
+    const selfInCall = inCall.includes(self.id);
+    const wanted = new Set(selfInCall ? inCall.filter((id) => id !== self.id) : []);
+    for (const id of [...this.#peers.keys()]) if (!wanted.has(id)) this.#closePeer(id);
+    for (const id of wanted) if (!this.#peers.has(id)) this.#createPeer(id);
+    const capacity: CallCapacity = {
+      maxPeers: this.maxPeers,
+      over: connected.length > this.maxPeers + 1,
+      selfInCall,
+      inCall,
+      waiting: connected.slice(this.maxPeers + 1).map((p) => p.id),
+    };
+    if (JSON.stringify(capacity) !== JSON.stringify(this.#capacity)) {
+      this.#capacity = capacity;
+      this.emit("capacity", capacity);
+    }
+  }
+
+  #inCall(id: string): boolean {
+    return this.#capacity?.selfInCall === true && this.#capacity.inCall.includes(id);
+  }
+
+  // ------------------------------------------------------------ one peer
+
+  #createPeer(id: string): Peer {
+    const pc = new RTCPeerConnection({
+      iceServers: this.#iceServers,
+      ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
+    });
+    const peer: Peer = {
+      id,
+      pc,
+      polite: (this.connection.self?.id ?? "") < id,
+      makingOffer: false,
+      ignoreOffer: false,
+      pendingCandidates: [],
+      stream: new MediaStream(),
+      chain: Promise.resolve(),
+    };
+    this.#peers.set(id, peer);
+    if (!peer.polite) {
+      // Only the impolite side creates the transceivers (one audio, one video), so both agree on two
+      // m-lines from the first offer; the polite side adopts them. Media then change by replaceTrack.
+      const streams = this.#localStream ? [this.#localStream] : [];
+      peer.audio = pc.addTransceiver(this.#audioTrack ?? "audio", { direction: "sendrecv", streams });
+      peer.video = pc.addTransceiver(this.#videoTrack() ?? "video", { direction: "sendrecv", streams });
+    }
+    pc.onnegotiationneeded = async () => {
+      try {
+        peer.makingOffer = true;
+        await pc.setLocalDescription();
+      } catch (error) {
+        this.emit("error", { participantId: id, error });
+        return;
+      } finally {
+        peer.makingOffer = false;
+      }
+      this.#signal(id, this.connection.sendOffer(id, pc.localDescription!.sdp));
+    };
+    pc.onicecandidate = ({ candidate }) => {
+      if (candidate?.candidate) this.#signal(id, this.connection.sendIceCandidate(id, candidate.toJSON() as never));
+    };
+    pc.ontrack = ({ track }) => {
+      if (!peer.stream.getTracks().includes(track)) peer.stream.addTrack(track);
+      this.emit("stream", { participantId: id, stream: peer.stream });
+    };
+    pc.onconnectionstatechange = () => {
+      if (this.#peers.get(id) !== peer) return;
+      this.emit("connection-state", { participantId: id, state: pc.connectionState });
+      if (pc.connectionState === "failed") pc.restartIce();
+    };
+    return peer;
+  }
+
+  #closePeer(id: string): void {
+    const peer = this.#peers.get(id);
+    if (!peer) return;
+    this.#peers.delete(id);
+    peer.pc.onnegotiationneeded = peer.pc.onicecandidate = peer.pc.ontrack = peer.pc.onconnectionstatechange = null;
+    peer.pc.close();
+    this.emit("peer-left", { participantId: id });
+  }
+
+  /** The perfect-negotiation answer to a description from `from`. */
+  #described(from: string, description: RTCSessionDescriptionInit): void {
+    let peer = this.#peers.get(from);
+    if (!peer) {
+      // An offer can come before we learn of the peer's arrival; only members of the call get an answer.
+      if (description.type !== "offer" || !this.#inCall(from)) return;
+      peer = this.#createPeer(from);
+    }
+    const current = peer;
+    current.chain = current.chain.then(() => this.#applyDescription(current, description));
+  }
+
+  async #applyDescription(peer: Peer, description: RTCSessionDescriptionInit): Promise<void> {
+    const { pc } = peer;
+    if (this.#peers.get(peer.id) !== peer) return;
+    try {
+      if (description.type === "offer") {
+        const collision = peer.makingOffer || pc.signalingState !== "stable";
+        peer.ignoreOffer = !peer.polite && collision;
+        if (peer.ignoreOffer) return;
+        if (collision) await pc.setLocalDescription({ type: "rollback" });
+        await pc.setRemoteDescription(description);
+        await this.#adoptTransceivers(peer);
+        await pc.setLocalDescription();
+        this.#signal(peer.id, this.connection.sendAnswer(peer.id, pc.localDescription!.sdp));
+      } else {
+        if (pc.signalingState !== "have-local-offer") return; // an answer to an offer rolled back
+        await pc.setRemoteDescription(description);
+      }
+      for (const candidate of peer.pendingCandidates.splice(0)) await pc.addIceCandidate(candidate);
+    } catch (error) {
+      this.emit("error", { participantId: peer.id, error });
+    }
+  }
+
+  /** The polite side sends on the transceivers the impolite side's offer created. */
+  async #adoptTransceivers(peer: Peer): Promise<void> {
+    for (const transceiver of peer.pc.getTransceivers()) {
+      const kind = transceiver.receiver.track.kind;
+      if (kind === "audio" && !peer.audio) {
+        peer.audio = transceiver;
+        await this.#send(transceiver, this.#audioTrack);
+      } else if (kind === "video" && !peer.video) {
+        peer.video = transceiver;
+        await this.#send(transceiver, this.#videoTrack());
+      }
+    }
+  }
+
+  async #send(transceiver: RTCRtpTransceiver, track: MediaStreamTrack | null): Promise<void> {
+    transceiver.direction = "sendrecv";
+    await transceiver.sender.replaceTrack(track);
+    if (this.#localStream) transceiver.sender.setStreams?.(this.#localStream);
+  }
+
+  #candidate(from: string, candidate: RTCIceCandidateInit): void {
+    const peer = this.#peers.get(from);
+    if (!peer) return;
+    peer.chain = peer.chain.then(async () => {
+      if (!peer.pc.remoteDescription) {
+        peer.pendingCandidates.push(candidate);
+        return;
+      }
+      try {
+        await peer.pc.addIceCandidate(candidate);
+      } catch (error) {
+        // Candidates of an offer we ignored (glare, impolite side) fail by design.
+        if (!peer.ignoreOffer) this.emit("error", { participantId: from, error });
+      }
+    });
+  }
+
+  #signal(participantId: string, sent: Promise<void>): void {
+    sent.catch((error) => this.emit("error", { participantId, error }));
+  }
+
+  // ------------------------------------------------------------ local media
+
+  #videoTrack(): MediaStreamTrack | null {
+    return this.#screenTrack ?? this.#cameraTrack;
+  }
+
+  async #replaceVideo(): Promise<void> {
+    this.#updateLocalStream();
+    const track = this.#videoTrack();
+    await Promise.all([...this.#peers.values()].map((peer) => peer.video?.sender.replaceTrack(track)));
+  }
+
+  #updateLocalStream(): void {
+    const tracks = [this.#audioTrack, this.#videoTrack()].filter((t): t is MediaStreamTrack => t !== null);
+    this.#localStream = tracks.length > 0 ? new MediaStream(tracks) : null;
+    this.emit("local-stream", this.#localStream);
+  }
+
+  /** Mirrors the media state to `participant:update` (a change-less update is acknowledged and not broadcast). */
+  async #publishState(extra: { screen?: boolean }): Promise<void> {
+    await this.connection.updateState({
+      audio: this.#audioTrack?.enabled ?? false,
+      video: (this.#cameraTrack?.enabled ?? false) || this.#screenTrack !== null,
+      ...extra,
+    });
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The invite page (`/app/#join=<token>`): shows which meeting the link is
+ * for and when (read with the still-unredeemed invite), asks for a display
+ * name, and redeems the invite for a seat. The token travels in the URL
+ * fragment, so it never reaches a server log.
+ */
+import type { MeetTime } from "../client/meettime";
+import { h, labelled } from "./dom";
+import { describeError } from "./messages";
+import type { Seat } from "./seat";
+import { browserTimeZone, formatInZone } from "./time";
+
+/**
+ * The meeting an invite is for: its JWT audience. Read without verifying
+ * (only the server can), just to know which meeting to ask about; a link
+ * that is not a token at all yields "" and the server's 404/401 says so.
+ */
+export function meetingIdOf(token: string): string {
+  try {
+    const payload = token.split(".")[1] ?? "";
+    const json = JSON.parse(atob(payload.replaceAll("-", "+").replaceAll("_", "/")));
+    const audience = Array.isArray(json.aud) ? json.aud[0] : json.aud;
+    return typeof audience === "string" ? audience : "";
+  } catch {
+    return "";
+  }
+}
+
+export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Seat) => void): HTMLElement {
+  const heading = h("h1", { id: "join-heading" }, "Join a meeting");
+  const about = h("p", { class: "hint" }, "Checking your invite…");
+  const displayName = h("input", { name: "displayName", required: true, maxlength: 80, autocomplete: "name" });
+  const error = h("p", { class: "notice error", role: "alert" });
+  const submit = h("button", { type: "submit" }, "Join meeting");
+  const form = h(
+    "form",
+    { class: "panel", "aria-labelledby": "join-heading" },
+    heading,
+    about,
+    labelled("Your name", displayName, "Shown to everyone in the meeting."),
+    error,
+    h("div", { class: "actions" }, submit),
+  );
+
+  // The meeting is read with the invite before it is spent; a spent or expired link says so now, not after typing a name.
+  mt.getMeeting(meetingIdOf(inviteToken) || "invalid", inviteToken)
+    .then(({ meeting }) => {
+      heading.textContent = `Join “${meeting.title}”`;
+      const at = new Date(meeting.scheduledAt);
+      about.textContent = `${formatInZone(at, browserTimeZone())} your time (${formatInZone(at, meeting.timezone)} in ${meeting.timezone}).`;
+      if (meeting.status === "ended") error.textContent = "The host has ended this meeting.";
+    })
+    .catch((caught) => {
+      about.textContent = "";
+      error.textContent = describeError(caught);
+    });
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    submit.disabled = true;
+    try {
+      const joined = await mt.join(inviteToken, displayName.value);
+      onJoined({
+        meetingId: joined.meeting.id,
+        token: joined.sessionToken,
+        role: "participant",
+        participantId: joined.participant.id,
+        name: joined.participant.name,
+        inviteToken,
+        iceServers: joined.iceServers,
+        iceServersExpiresAt: joined.iceServersExpiresAt,
+        chat: [],
+      });
+    } catch (caught) {
+      error.textContent = describeError(caught);
+      submit.disabled = false;
+    }
+  });
+  return h("div", { class: "narrow" }, form);
+}

@@ -1,0 +1,76 @@
+/**
+ * The MeetTime web app's entry: picks the page from the URL fragment and the
+ * tab's stored seat.
+ * - `#join=<invite>`: the invite page (or straight back into the meeting if
+ *   this tab already took its seat with that invite: a reload);
+ * - `#meeting=<id>` or nothing, with a seat stored in this tab: the meeting;
+ * - otherwise: the create page.
+ * `?relay=1` forces every call through TURN (`iceTransportPolicy: "relay"`),
+ * to check that a TURN server works.
+ */
+import { MeetTime } from "../client/meettime";
+import type { CallOptions } from "./call-panel";
+import { createView } from "./create-view";
+import { h } from "./dom";
+import { joinView } from "./join-view";
+import { type MeetingView, meetingView } from "./meeting-view";
+import { loadSeat, type Seat, saveSeat } from "./seat";
+
+const mt = new MeetTime();
+const main = document.getElementById("main") as HTMLElement;
+const callOptions: CallOptions = {
+  relayOnly: new URLSearchParams(location.search).get("relay") === "1",
+};
+let meeting: MeetingView | null = null;
+
+function show(element: HTMLElement) {
+  meeting?.dispose();
+  meeting = null;
+  main.replaceChildren(element);
+}
+
+function enterMeeting(seat: Seat) {
+  // The invite is spent: the fragment now names the meeting, and a reload comes back through the stored seat.
+  history.replaceState(null, "", `${location.pathname}${location.search}#meeting=${seat.meetingId}`);
+  meeting?.dispose();
+  meeting = meetingView(mt, seat, callOptions, () => enterMeeting(loadSeat() ?? seat));
+  main.replaceChildren(meeting.element);
+  main.focus();
+}
+
+function takeSeat(seat: Seat) {
+  saveSeat(seat);
+  enterMeeting(seat);
+}
+
+function route() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const seat = loadSeat();
+  const invite = params.get("join");
+  if (invite) {
+    if (seat?.inviteToken === invite) enterMeeting(seat);
+    else show(joinView(mt, invite, takeSeat));
+    return;
+  }
+  const meetingId = params.get("meeting");
+  if (seat && (!meetingId || meetingId === seat.meetingId)) {
+    enterMeeting(seat);
+    return;
+  }
+  if (meetingId) {
+    show(
+      h(
+        "div",
+        { class: "narrow panel" },
+        h("h1", {}, "You are not in this meeting in this tab"),
+        h("p", {}, "Open your invite link to join, or ask the host for one."),
+        h("a", { class: "button", href: "./" }, "Create a meeting"),
+      ),
+    );
+    return;
+  }
+  show(createView(mt, takeSeat));
+}
+
+window.addEventListener("hashchange", route);
+route();

@@ -1,0 +1,75 @@
+/**
+ * The tab's seat in a meeting, kept in sessionStorage so a reload rejoins
+ * the same seat (same participant, same token) instead of spending a new
+ * invite, and resumes the chat with `since=<last seq>` from the messages
+ * this tab already showed. sessionStorage is per tab: a second tab is a
+ * second person unless it is given the same link, and closing the tab
+ * forgets the seat.
+ */
+import type { ChatMessageData, IceServer } from "../client/types";
+
+export interface Seat {
+  meetingId: string;
+  /** The host token or the participant's session token (renewed in place). */
+  token: string;
+  role: "host" | "participant";
+  participantId: string;
+  name: string;
+  /** The invite this seat was taken with, so reopening the same link returns here instead of redeeming it again. */
+  inviteToken?: string;
+  /** The ICE servers of the create or join answer (or their last refresh), so a reload can start the call at once. */
+  iceServers?: IceServer[];
+  iceServersExpiresAt?: string;
+  /** The chat this tab has shown, oldest first; its last `seq` is where a reconnect resumes. */
+  chat: ChatMessageData[];
+}
+
+const KEY = "meettime.seat";
+/** Enough history for a reload to show the conversation without asking the server for all of it again. */
+const KEPT_MESSAGES = 200;
+
+export function loadSeat(): Seat | null {
+  try {
+    const text = sessionStorage.getItem(KEY);
+    if (!text) return null;
+    const seat = JSON.parse(text) as Partial<Seat>;
+    if (typeof seat.meetingId !== "string" || typeof seat.token !== "string") return null;
+    if (typeof seat.participantId !== "string" || typeof seat.name !== "string") return null;
+    return {
+      meetingId: seat.meetingId,
+      token: seat.token,
+      role: seat.role === "host" ? "host" : "participant",
+      participantId: seat.participantId,
+      name: seat.name,
+      inviteToken: typeof seat.inviteToken === "string" ? seat.inviteToken : undefined,
+      chat: Array.isArray(seat.chat) ? seat.chat : [],
+      ...(Array.isArray(seat.iceServers) && typeof seat.iceServersExpiresAt === "string"
+        ? { iceServers: seat.iceServers, iceServersExpiresAt: seat.iceServersExpiresAt }
+        : {}),
+    };
+  } catch {
+    // Storage disabled or a corrupt entry: start without a seat rather than fail.
+    return null;
+  }
+}
+
+export function saveSeat(seat: Seat) {
+  try {
+    sessionStorage.setItem(KEY, JSON.stringify({ ...seat, chat: seat.chat.slice(-KEPT_MESSAGES) }));
+  } catch {
+    // Private mode or a full quota: the meeting still works, a reload just costs the seat.
+  }
+}
+
+export function forgetSeat() {
+  try {
+    sessionStorage.removeItem(KEY);
+  } catch {
+    // Nothing stored to forget.
+  }
+}
+
+/** The `seq` a reconnect resumes after; undefined asks the server for its recent history. */
+export function lastSeq(seat: Seat): number | undefined {
+  return seat.chat.at(-1)?.seq;
+}

@@ -1,0 +1,324 @@
+/**
+ * The web app at /app/, used as people use it: three people in three
+ * headless Chromium contexts (fake camera and microphone), nothing but the
+ * app's own pages against `wrangler dev`. The host creates a meeting in the
+ * form, two guests open invite links; everyone sees everyone's video and
+ * chat; a reschedule reaches the guests; a stale edit shows the conflict; a
+ * guest who leaves the page and comes back gets the same seat and the chat
+ * it missed; a kick and the end of the meeting are said in words.
+ *
+ * MEETTIME_SCREENSHOTS=1 writes the README's screenshots (docs/app-*.png)
+ * from these pages. Needs Debian's chromium, like browser-call.test.ts.
+ */
+import { existsSync } from "node:fs";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { api, baseUrl } from "./client";
+
+const CHROMIUM = "/usr/bin/chromium";
+const browserAvailable = existsSync(CHROMIUM);
+if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
+  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
+}
+const SCREENSHOTS = process.env.MEETTIME_SCREENSHOTS === "1";
+const WAIT_MS = 30_000;
+
+interface StoredSeat {
+  meetingId: string;
+  token: string;
+  participantId: string;
+}
+
+const seatOf = (page: Page): Promise<StoredSeat> =>
+  page.evaluate(() => JSON.parse(sessionStorage.getItem("meettime.seat") ?? "null"));
+
+/** Waits until `text` is visible anywhere on the page. */
+async function sees(page: Page, text: string | RegExp) {
+  await page.getByText(text).first().waitFor({ state: "visible", timeout: WAIT_MS });
+}
+
+/** Waits until the page plays `count` videos with frames, then until every one of them advances. */
+async function playsVideos(page: Page, count: number) {
+  await page
+    .waitForFunction(
+      (n) =>
+        [...document.querySelectorAll<HTMLVideoElement>(".video-grid video")].filter(
+          (v) => !v.hidden && v.videoWidth > 0 && v.readyState >= 2,
+        ).length >= n,
+      count,
+      { timeout: WAIT_MS },
+    )
+    .catch(async (error) => {
+      const tiles = await page.evaluate(() =>
+        [...document.querySelectorAll(".video-grid .tile")].map((tile) => {
+          const video = tile.querySelector("video");
+          return `${tile.textContent} (video ${video?.videoWidth}x${video?.videoHeight}, ready ${video?.readyState}, hidden ${video?.hidden})`;
+        }),
+      );
+      throw new Error(`${page.url()}: ${count} playing videos expected; tiles: ${tiles.join("; ")}`, { cause: error });
+    });
+  await page.evaluate(() => {
+    const videos = [...document.querySelectorAll<HTMLVideoElement>(".video-grid video")].filter((v) => v.videoWidth > 0);
+    (window as unknown as { started: [HTMLVideoElement, number][] }).started = videos.map((v) => [v, v.currentTime]);
+  });
+  await page.waitForFunction(
+    () => (window as unknown as { started: [HTMLVideoElement, number][] }).started.every(([v, t]) => v.currentTime > t),
+    undefined,
+    { timeout: WAIT_MS },
+  );
+}
+
+/** The chat texts the page shows, in order. */
+const chatTexts = (page: Page) => page.locator(".chat-log li .text").allTextContents();
+
+async function sendChat(page: Page, text: string) {
+  await page.getByRole("textbox", { name: "Message" }).fill(text);
+  await page.getByRole("button", { name: "Send" }).click();
+}
+
+async function waitForChat(page: Page, texts: string[]) {
+  await page.waitForFunction(
+    (wanted) => {
+      const shown = [...document.querySelectorAll(".chat-log li .text")].map((li) => li.textContent);
+      return wanted.every((text) => shown.includes(text));
+    },
+    texts,
+    { timeout: WAIT_MS },
+  );
+}
+
+/** The participant row of `name` on `page`. */
+const row = (page: Page, id: string) => page.locator(`.participants li[data-participant-id="${id}"]`);
+
+async function screenshot(page: Page, name: string) {
+  if (SCREENSHOTS) await page.screenshot({ path: `docs/${name}.png`, fullPage: true });
+}
+
+async function createInvite(host: Page): Promise<string> {
+  const link = host.getByRole("textbox", { name: "Invite link" });
+  const before = (await link.isVisible()) ? await link.inputValue() : "";
+  await host.getByRole("button", { name: "Create invite link" }).click();
+  await host.waitForFunction(
+    (previous) => {
+      const input = document.querySelector<HTMLInputElement>('input[name="Invite link"]');
+      return input && input.value !== previous && input.value.includes("#join=");
+    },
+    before,
+    { timeout: WAIT_MS },
+  );
+  return link.inputValue();
+}
+
+/** Fills and sends the create form; leaves the host in the new meeting. */
+async function createMeeting(host: Page, url: string, title: string, screenshotName?: string) {
+  await host.goto(url);
+  await host.getByRole("heading", { name: "Create a meeting" }).waitFor();
+  await host.getByLabel("Title").fill(title);
+  await host.getByLabel("Your name").fill("Ada");
+  await host.getByLabel("Date").fill(dateAhead(2));
+  await host.getByLabel("Start time").fill("15:00");
+  if (screenshotName) await screenshot(host, screenshotName);
+  await host.getByRole("button", { name: "Create meeting" }).click();
+  await host.getByRole("heading", { name: title }).waitFor({ timeout: WAIT_MS });
+}
+
+async function join(page: Page, invite: string, name: string, title = "Design review") {
+  await page.goto(invite);
+  await sees(page, `Join “${title}”`);
+  await page.getByRole("textbox", { name: "Your name" }).fill(name);
+  await page.getByRole("button", { name: "Join meeting" }).click();
+  await page.getByRole("heading", { name: title }).waitFor({ timeout: WAIT_MS });
+}
+
+/** A date `days` ahead as a date input's value. */
+function dateAhead(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+}
+
+describe.skipIf(!browserAvailable)("the web app at /app/", () => {
+  let browser: Browser;
+  const contexts: BrowserContext[] = [];
+  /** Uncaught errors in any page: the app must have none. */
+  const pageErrors: string[] = [];
+
+  beforeAll(async () => {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+      ],
+    });
+  });
+
+  beforeEach(() => {
+    pageErrors.length = 0;
+  });
+
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {});
+    await browser?.close();
+  });
+
+  async function person(timezoneId: string, viewport = { width: 1280, height: 860 }): Promise<Page> {
+    const context = await browser.newContext({ timezoneId, locale: "en-GB", viewport });
+    contexts.push(context);
+    const page = await context.newPage();
+    page.on("pageerror", (error) => pageErrors.push(`${timezoneId}: ${error.message}`));
+    page.on("console", (message) => {
+      if (process.env.MEETTIME_DEBUG === "1") console.log(`[${timezoneId}] ${message.type()}: ${message.text()}`);
+    });
+    page.on("response", (response) => {
+      if (process.env.MEETTIME_DEBUG === "1" && response.status() >= 400) console.log(`[${timezoneId}] ${response.status()} ${response.url()}`);
+    });
+    return page;
+  }
+
+  it("holds a three-person meeting from creation to its end", { timeout: 240_000 }, async () => {
+    const host = await person("Europe/Berlin");
+    const grace = await person("America/New_York");
+    const linus = await person("Asia/Tokyo", { width: 390, height: 844 });
+
+    // The host creates the meeting; the zone picker starts at the browser's zone.
+    await host.goto(`${baseUrl()}/app/`);
+    expect(await host.getByLabel("Time zone").inputValue()).toBe("Europe/Berlin");
+    await createMeeting(host, `${baseUrl()}/app/`, "Design review", "app-create");
+    expect(host.url()).toMatch(/\/app\/#meeting=[0-9a-f]{64}$/);
+    const hostSeat = await seatOf(host);
+
+    // Two invites, two guests; the invite token travels only in the fragment.
+    const graceInvite = await createInvite(host);
+    const linusInvite = await createInvite(host);
+    expect(graceInvite).not.toBe(linusInvite);
+    expect(new URL(graceInvite).pathname).toBe("/app/");
+    await join(grace, graceInvite, "Grace");
+    await join(linus, linusInvite, "Linus");
+    const graceSeat = await seatOf(grace);
+    const linusSeat = await seatOf(linus);
+    expect(grace.url()).not.toContain("join=");
+
+    // Everyone sees three people and three moving videos.
+    for (const page of [host, grace, linus]) {
+      await sees(page, "Participants (3)");
+      await playsVideos(page, 3);
+    }
+
+    // Chat crosses in every direction, each message once.
+    await sendChat(host, "Welcome, both of you");
+    await sendChat(grace, "Hi from New York");
+    await sendChat(linus, "Hello from Tokyo");
+    const firstChat = ["Welcome, both of you", "Hi from New York", "Hello from Tokyo"];
+    for (const page of [host, grace, linus]) {
+      await waitForChat(page, firstChat);
+      expect((await chatTexts(page)).sort()).toEqual([...firstChat].sort());
+    }
+
+    // Media and hand state show in everyone's participant list.
+    await linus.getByRole("button", { name: "Mute microphone" }).click();
+    await linus.getByRole("button", { name: "Raise hand" }).click();
+    await row(host, linusSeat.participantId).getByText("mic off").waitFor({ timeout: WAIT_MS });
+    await row(grace, linusSeat.participantId).getByText("hand raised").waitFor({ timeout: WAIT_MS });
+    await screenshot(host, "app-meeting");
+    await screenshot(linus, "app-meeting-phone");
+
+    // The host moves the meeting to 17:30 UTC; both guests see the new time in the meeting's zone and their own.
+    const newDate = dateAhead(3);
+    await host.getByRole("button", { name: "Change time" }).click();
+    await host.getByLabel("Date").fill(newDate);
+    await host.getByLabel("Start time").fill("17:30");
+    await host.getByLabel("Time zone").selectOption("UTC");
+    await host.getByRole("button", { name: "Save time" }).click();
+    const moved = `${newDate}T17:30:00.000Z`;
+    for (const page of [grace, linus]) {
+      await page.locator(`.meeting-time time[datetime="${moved}"]`).waitFor({ timeout: WAIT_MS });
+      expect(await page.locator(".meeting-time").textContent()).toContain("17:30");
+    }
+    const wallClock = (timeZone: string) =>
+      new Intl.DateTimeFormat("en-GB", { timeStyle: "short", timeZone }).format(new Date(moved));
+    expect(await grace.locator(".local-time").textContent()).toContain(wallClock("America/New_York"));
+    expect(await linus.locator(".local-time").textContent()).toContain(wallClock("Asia/Tokyo"));
+
+    // A stale edit: the host opens the editor, the time changes elsewhere, the save is refused and says to what.
+    await host.getByRole("button", { name: "Change time" }).click();
+    const elsewhere = await api("PUT", `/api/meetings/${hostSeat.meetingId}/datetime`, {
+      token: hostSeat.token,
+      body: { scheduledAt: `${newDate}T19:00:00.000Z` },
+    });
+    expect(elsewhere.status).toBe(200);
+    await host.getByLabel("Start time").fill("18:00");
+    await host.getByRole("button", { name: "Save time" }).click();
+    await sees(host, /Not saved: the time was changed meanwhile to .*19:00/);
+    await grace.locator(`.meeting-time time[datetime="${newDate}T19:00:00.000Z"]`).waitFor({ timeout: WAIT_MS });
+
+    // Grace leaves the page; while she is away the host writes; she comes back to the same seat and sees it.
+    const graceUrl = grace.url();
+    await grace.goto("about:blank");
+    await row(host, graceSeat.participantId).getByText("offline").waitFor({ timeout: WAIT_MS });
+    await sendChat(host, "Grace, you missed this");
+    await grace.goto(graceUrl);
+    await waitForChat(grace, [...firstChat, "Grace, you missed this"]);
+    expect(await chatTexts(grace)).toEqual([...firstChat, "Grace, you missed this"]);
+    expect((await seatOf(grace)).participantId).toBe(graceSeat.participantId);
+    await row(host, graceSeat.participantId).getByText("online").waitFor({ timeout: WAIT_MS });
+    expect(await host.locator(".participants li").count()).toBe(3);
+    await playsVideos(grace, 3);
+
+    // The host removes Grace; her page says so, and she is gone from the others' lists.
+    await host.getByRole("button", { name: "Remove Grace from the meeting" }).click();
+    await sees(grace, "The host removed you from the meeting.");
+    await sees(linus, "Participants (2)");
+    expect(await row(linus, graceSeat.participantId).count()).toBe(0);
+
+    // The host ends the meeting; every remaining page says so.
+    await host.getByRole("button", { name: "End meeting" }).click();
+    await host.getByRole("button", { name: "End for everyone" }).click();
+    await sees(host, "The host ended the meeting.");
+    await sees(linus, "The host ended the meeting.");
+    expect(await linus.locator(".video-grid video").count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it.skipIf(!inject("turn"))("with ?relay=1 holds the call through TURN only", { timeout: 120_000 }, async () => {
+    const [host, guest] = [await person("Europe/Berlin"), await person("Europe/Paris")];
+    // Records every peer connection the app makes, to read its configuration and the path it chose.
+    for (const page of [host, guest]) {
+      await page.addInitScript(() => {
+        const Native = window.RTCPeerConnection;
+        const made: RTCPeerConnection[] = [];
+        (window as unknown as { peerConnections: RTCPeerConnection[] }).peerConnections = made;
+        window.RTCPeerConnection = class extends Native {
+          constructor(config?: RTCConfiguration) {
+            super(config);
+            made.push(this);
+          }
+        };
+      });
+    }
+    await createMeeting(host, `${baseUrl()}/app/?relay=1`, "Relayed call");
+    const invite = await createInvite(host);
+    expect(new URL(invite).search).toBe("?relay=1");
+    await join(guest, invite, "Grace", "Relayed call");
+    for (const page of [host, guest]) {
+      await playsVideos(page, 2);
+      const paths = await page.evaluate(async () => {
+        const pcs = (window as unknown as { peerConnections: RTCPeerConnection[] }).peerConnections;
+        return Promise.all(
+          pcs
+            .filter((pc) => pc.connectionState === "connected")
+            .map(async (pc) => {
+              const stats = [...(await pc.getStats()).values()];
+              const pair = stats.find((s) => s.type === "candidate-pair" && s.nominated && s.state === "succeeded");
+              const local = stats.find((s) => s.id === pair?.localCandidateId);
+              return { policy: pc.getConfiguration().iceTransportPolicy, localType: local?.candidateType };
+            }),
+        );
+      });
+      expect(paths).toEqual([{ policy: "relay", localType: "relay" }]);
+    }
+    expect(pageErrors).toEqual([]);
+  });
+});

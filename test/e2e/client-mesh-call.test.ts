@@ -1,0 +1,243 @@
+/**
+ * `MeshCall` in real headless Chromium (fake camera and microphone): the
+ * SDK bundled by esbuild into a bare page, each tab a participant against
+ * `wrangler dev`. Three people see each other's video over a full mesh;
+ * mute reaches everyone as participant state; a peer who leaves is
+ * reported; beyond `maxPeers` the participant left out is told so and
+ * nobody connects to it; a call forced through the suite's coturn
+ * (`iceTransportPolicy: "relay"`) works with MeetTime's TURN credentials.
+ * (The web app's own browser test covers the UI.)
+ *
+ * Needs Debian's chromium, like browser-call.test.ts.
+ */
+import { existsSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { build } from "esbuild";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import type { CallCapacity, MeetTime as MeetTimeClass, ParticipantData } from "../../src/client";
+import { baseUrl } from "./client";
+import { inAnHour, sdk } from "./client-helpers";
+
+const CHROMIUM = "/usr/bin/chromium";
+const browserAvailable = existsSync(CHROMIUM);
+if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
+  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
+}
+const WAIT_MS = 45_000;
+
+/** What the page keeps for the test to read. */
+interface PageCall {
+  capacity: CallCapacity | null;
+  peerStates: Record<string, string>;
+  left: string[];
+  errors: string[];
+}
+
+/** The page: the bundled SDK, and `start()` that joins the call and mirrors its events into `window.callState`. */
+const PAGE = `<!doctype html><meta charset="utf-8"><title>MeshCall</title><body><script type="module">
+import { MeetTime, MeshCall } from "/sdk.js";
+window.callState = { capacity: null, peerStates: {}, left: [], errors: [] };
+window.start = async ({ baseUrl, meetingId, token, maxPeers, iceServers = [], iceTransportPolicy }) => {
+  const conn = new MeetTime({ baseUrl }).connect(meetingId, token, { iceServers });
+  const call = new MeshCall(conn, { maxPeers, iceTransportPolicy });
+  const state = window.callState;
+  call.on("stream", ({ participantId, stream }) => {
+    let video = document.getElementById("v-" + participantId);
+    if (!video) {
+      video = Object.assign(document.createElement("video"), { id: "v-" + participantId, muted: true, autoplay: true, playsInline: true });
+      document.body.append(video);
+    }
+    video.srcObject = stream;
+  });
+  call.on("connection-state", ({ participantId, state: s }) => (state.peerStates[participantId] = s));
+  call.on("peer-left", ({ participantId }) => {
+    state.left.push(participantId);
+    document.getElementById("v-" + participantId)?.remove();
+  });
+  call.on("capacity", (c) => (state.capacity = c));
+  call.on("error", ({ error }) => state.errors.push(String(error)));
+  window.conn = conn;
+  window.call = call;
+  await call.start();
+};
+</script>`;
+
+const callState = (page: Page) => page.evaluate(() => (window as unknown as { callState: PageCall }).callState);
+
+/** Waits until `page` plays a video with frames for each of `participantIds`. */
+async function playsVideosOf(page: Page, participantIds: string[]) {
+  await page.waitForFunction(
+    (ids) =>
+      ids.every((id) => {
+        const video = document.getElementById(`v-${id}`) as HTMLVideoElement | null;
+        return video !== null && video.videoWidth > 0 && video.readyState >= 2 && video.currentTime > 0;
+      }),
+    participantIds,
+    { timeout: WAIT_MS },
+  );
+}
+
+describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
+  let browser: Browser;
+  let pageServer: Server;
+  let pageOrigin: string;
+
+  beforeAll(async () => {
+    const bundle = await build({
+      entryPoints: [new URL("../../src/client/index.ts", import.meta.url).pathname],
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      write: false,
+    });
+    const sdkJs = bundle.outputFiles[0]!.text;
+    // Served from 127.0.0.1, a secure context, so getUserMedia is allowed; the page talks to the
+    // server only over WebSocket (no CORS), with the ICE servers handed in.
+    pageServer = createServer((req, res) => {
+      if (req.url === "/sdk.js") res.writeHead(200, { "content-type": "text/javascript" }).end(sdkJs);
+      else res.writeHead(200, { "content-type": "text/html" }).end(PAGE);
+    });
+    await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
+    pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+      ],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    pageServer?.close();
+  });
+
+  /**
+   * A meeting whose host and `guests` each have a tab in the call. With `relay`, each tab uses the
+   * ICE servers MeetTime gave its participant (the suite's coturn) and may only use relayed paths.
+   */
+  async function meetingInTabs(
+    mt: MeetTimeClass,
+    guests: string[],
+    options: { maxPeers?: number; relay?: boolean } = {},
+  ) {
+    const created = await mt.createMeeting({ title: "Mesh", hostName: "Ada", scheduledAt: inAnHour() });
+    const meetingId = created.meeting.id;
+    const { tokens } = await mt.mintInvites(meetingId, created.hostToken, { count: guests.length });
+    const seats = [{ id: created.participant.id, token: created.hostToken, iceServers: created.iceServers }];
+    for (const [i, name] of guests.entries()) {
+      const joined = await mt.join(tokens[i]!.token, name);
+      seats.push({ id: joined.participant.id, token: joined.sessionToken, iceServers: joined.iceServers });
+    }
+    const context = await browser.newContext();
+    const pages: Page[] = [];
+    for (const seat of seats) {
+      const page = await context.newPage();
+      await page.goto(pageOrigin);
+      await page.evaluate((args) => (window as any).start(args), {
+        baseUrl: baseUrl(),
+        meetingId,
+        token: seat.token,
+        maxPeers: options.maxPeers,
+        // Without relay, no servers: STUN on the internet is out of reach here, and host candidates do.
+        ...(options.relay ? { iceServers: seat.iceServers, iceTransportPolicy: "relay" } : {}),
+      });
+      pages.push(page);
+    }
+    return { context, pages, ids: seats.map((s) => s.id), meetingId, hostToken: created.hostToken };
+  }
+
+  it("three tabs see each other's video; mute reaches everyone; a leaving peer is reported", async () => {
+    const { mt } = sdk();
+    const { context, pages, ids } = await meetingInTabs(mt, ["Grace", "Linus"]);
+    const [host, grace, linus] = pages as [Page, Page, Page];
+    const [hostId, graceId, linusId] = ids as [string, string, string];
+
+    await Promise.all([
+      playsVideosOf(host, [graceId, linusId]),
+      playsVideosOf(grace, [hostId, linusId]),
+      playsVideosOf(linus, [hostId, graceId]),
+    ]);
+    for (const [page, others] of [
+      [host, [graceId, linusId]],
+      [grace, [hostId, linusId]],
+      [linus, [hostId, graceId]],
+    ] as const) {
+      const state = await callState(page);
+      for (const id of others) expect(state.peerStates[id]).toBe("connected");
+      expect(state.errors).toEqual([]);
+      expect(state.capacity).toMatchObject({ over: false, selfInCall: true, waiting: [] });
+    }
+
+    // Muting shows in everyone's participant list.
+    await grace.evaluate(() => (window as any).call.setAudioEnabled(false));
+    await host.waitForFunction(
+      (id) => (window as any).conn.participants.find((p: ParticipantData) => p.id === id)?.state.audio === false,
+      graceId,
+      { timeout: WAIT_MS },
+    );
+
+    await linus.evaluate(() => (window as any).conn.close());
+    await host.waitForFunction((id) => (window as any).callState.left.includes(id), linusId, { timeout: WAIT_MS });
+    await grace.waitForFunction((id) => (window as any).callState.left.includes(id), linusId, { timeout: WAIT_MS });
+    expect((await callState(host)).peerStates[graceId]).toBe("connected");
+    await context.close();
+  }, 120_000);
+
+  it("beyond maxPeers the participant left out is told, and nobody connects to it", async () => {
+    const { mt } = sdk();
+    const { context, pages, ids, meetingId, hostToken } = await meetingInTabs(mt, ["Grace", "Linus"], { maxPeers: 1 });
+    // The call holds the first maxPeers + 1 by join time (ties by id), whoever that is.
+    const { meeting } = await mt.getMeeting(meetingId, hostToken);
+    const order = [...meeting.participants]
+      .sort((a, b) => a.joinedAt.localeCompare(b.joinedAt) || a.id.localeCompare(b.id))
+      .map((p) => p.id);
+    const [firstId, secondId, outId] = order as [string, string, string];
+    const pageOf = (id: string) => pages[ids.indexOf(id)]!;
+
+    await Promise.all([playsVideosOf(pageOf(firstId), [secondId]), playsVideosOf(pageOf(secondId), [firstId])]);
+    const out = pageOf(outId);
+    await out.waitForFunction(() => (window as any).callState.capacity?.over === true, null, { timeout: WAIT_MS });
+    expect((await callState(out)).capacity).toEqual({
+      maxPeers: 1,
+      over: true,
+      selfInCall: false,
+      inCall: [firstId, secondId],
+      waiting: [outId],
+    });
+    const first = await callState(pageOf(firstId));
+    expect(first.capacity).toMatchObject({ over: true, selfInCall: true, waiting: [outId] });
+    expect(Object.keys(first.peerStates)).toEqual([secondId]);
+    expect((await callState(out)).peerStates).toEqual({});
+    await context.close();
+  }, 120_000);
+
+  it.skipIf(!inject("turn"))(
+    "a call forced through TURN (iceTransportPolicy relay) works with the credentials MeetTime hands out",
+    async () => {
+      const { mt } = sdk();
+      const { context, pages, ids } = await meetingInTabs(mt, ["Grace"], { relay: true });
+      const [host, grace] = pages as [Page, Page];
+      const [hostId, graceId] = ids as [string, string];
+      await Promise.all([playsVideosOf(host, [graceId]), playsVideosOf(grace, [hostId])]);
+      const localCandidateType = await host.evaluate(async (peerId) => {
+        const stats = await (window as any).call.peerConnections.get(peerId).getStats();
+        const all = [...stats.values()];
+        const pair = all.find((s) => s.type === "candidate-pair" && s.state === "succeeded" && s.nominated);
+        return all.find((s) => s.id === pair?.localCandidateId)?.candidateType;
+      }, graceId);
+      expect(localCandidateType).toBe("relay");
+      expect((await callState(host)).errors).toEqual([]);
+      await context.close();
+    },
+    120_000,
+  );
+});
