@@ -2,7 +2,9 @@
  * The MeetTime benchmark's clients, run as a child of broadcast.mjs so their
  * CPU never mixes with the server's: creates one meeting, invites and joins
  * every guest, connects host + guests over WebSocket (`ws`), drives the chat
- * phases of lib/load.mjs, then times the create-meeting path.
+ * phases of lib/load.mjs, then the chat round trips, then times the
+ * create-meeting path. With `v2` the clients offer the `meettime.v2`
+ * subprotocol and unpack the batched frames (a JSON array of events) it allows.
  */
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
@@ -13,6 +15,7 @@ import {
   mapLimit,
   messageIndex,
   messageText,
+  RoundTrips,
   receiveParameters,
   runChatPhases,
 } from "./lib/load.mjs";
@@ -56,18 +59,32 @@ const sessions = await mapLimit(invites, 8, async (token, i) => {
 });
 const bearerTokens = [hostToken, ...sessions];
 
-const tracker = new DeliveryTracker(params.clients, params.messages);
+const tracker = new DeliveryTracker(params.clients, params.messages, params.warmup);
 let participantJoinedFrames = 0;
+let framesReceived = 0;
+let eventsReceived = 0;
 let errorFrames = 0;
 let rateLimited = 0;
 const errorCodes = {};
 const wsBase = base.replace(/^http/, "ws");
 
-/** Counts what matters without a full JSON parse per frame: the chat text, errors, joins. */
+const roundTrips = new RoundTrips((client, text) => sendChat(client, text));
+
+/** Counts what matters without a full JSON parse per single-event frame: the chat text, errors, joins. */
 function onFrame(client, raw) {
   const text = raw.toString();
+  framesReceived++;
+  if (text.startsWith("[")) {
+    // A batched frame (meettime.v2): every event in it, in order.
+    for (const event of JSON.parse(text)) onEvent(client, JSON.stringify(event));
+  } else onEvent(client, text);
+}
+
+function onEvent(client, text) {
+  eventsReceived++;
   if (text.startsWith('{"type":"chat:new-message"')) {
-    tracker.deliver(client, messageIndex(text));
+    const k = messageIndex(text);
+    if (k >= 0 || !roundTrips.receive(client, JSON.parse(text).data.text)) tracker.deliver(client, k);
   } else if (text.startsWith('{"type":"meeting:participant-joined"')) {
     participantJoinedFrames++;
   } else if (text.startsWith('{"type":"error"')) {
@@ -81,10 +98,14 @@ function onFrame(client, raw) {
 function connect(token, client) {
   return new Promise((resolve, reject) => {
     // No permessage-deflate: the Socket.IO baseline does not compress either (its default).
-    const ws = new WebSocket(`${wsBase}/api/meetings/${meeting.id}/ws?token=${token}`, { perMessageDeflate: false });
+    const url = `${wsBase}/api/meetings/${meeting.id}/ws?token=${token}`;
+    const ws = new WebSocket(url, params.v2 ? ["meettime.v2", "meettime"] : [], { perMessageDeflate: false });
     const timer = setTimeout(() => reject(new Error(`client ${client} not connected within 30 s`)), 30_000);
     ws.once("error", reject);
     ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
+    ws.once("open", () => {
+      if (params.v2 && ws.protocol !== "meettime.v2") reject(new Error(`server answered "${ws.protocol}"`));
+    });
     ws.on("message", (raw, isBinary) => {
       if (!isBinary && raw.toString().startsWith('{"type":"meeting:joined"')) {
         clearTimeout(timer);
@@ -104,15 +125,25 @@ const pinger = setInterval(() => {
   for (const ws of sockets) if (ws.readyState === WebSocket.OPEN) ws.send("ping");
 }, PING_EVERY_MS);
 
-const send = (sender, k) =>
-  sockets[sender].send(JSON.stringify({ type: "chat:message", data: { text: messageText(k) } }));
+function sendChat(sender, text) {
+  sockets[sender].send(JSON.stringify({ type: "chat:message", data: { text } }));
+}
 await runChatPhases({
   tracker,
   clients: params.clients,
   params,
-  send,
-  counters: () => ({ errorFrames, rateLimited, errorCodes, connectMs, extensions: sockets[0].extensions }),
+  send: (sender, k) => sendChat(sender, messageText(k)),
+  counters: () => ({
+    errorFrames,
+    rateLimited,
+    errorCodes,
+    connectMs,
+    extensions: sockets[0].extensions,
+    framesReceived,
+    eventsReceived,
+  }),
 });
+if (params.roundTrips > 0) await checkpoint("round-trips", await roundTrips.run(params.roundTrips));
 
 // ---------------------------------------------------------------- the create path
 await checkpoint("creates:start");

@@ -6,16 +6,19 @@
 import { randomUUID } from "node:crypto";
 import { io } from "socket.io-client";
 import {
+  checkpoint,
   connectAll,
   DeliveryTracker,
   messageIndex,
   messageText,
+  RoundTrips,
   receiveParameters,
   runChatPhases,
 } from "./lib/load.mjs";
 
 const params = await receiveParameters();
-const tracker = new DeliveryTracker(params.clients, params.messages);
+const tracker = new DeliveryTracker(params.clients, params.messages, params.warmup);
+const roundTrips = new RoundTrips((client, text) => sockets[client].emit("chat:message", { text }));
 let participantJoined = 0;
 let errorFrames = 0;
 
@@ -32,7 +35,10 @@ function connect(_, client) {
     socket.once("connect_error", reject);
     socket.once("meeting:joined", () => resolve(socket));
     socket.on("meeting:participant-joined", () => participantJoined++);
-    socket.on("chat:new-message", (message) => tracker.deliver(client, messageIndex(message.text)));
+    socket.on("chat:new-message", (message) => {
+      const k = messageIndex(message.text);
+      if (k >= 0 || !roundTrips.receive(client, message.text)) tracker.deliver(client, k);
+    });
     socket.on("chat:error", () => errorFrames++);
   });
 }
@@ -51,5 +57,6 @@ await runChatPhases({
   send: (sender, k) => sockets[sender].emit("chat:message", { text: messageText(k) }),
   counters: () => ({ errorFrames, rateLimited: 0, errorCodes: {}, connectMs, extensions: "" }),
 });
+if (params.roundTrips > 0) await checkpoint("round-trips", await roundTrips.run(params.roundTrips));
 for (const socket of sockets) socket.disconnect();
 process.exit(0);

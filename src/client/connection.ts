@@ -175,7 +175,11 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
   #resolveReady: (joined: ServerEventMap["meeting:joined"]) => void = noop;
   #rejectReady: (error: MeetTimeError) => void = noop;
 
-  /** Resolves with the first `meeting:joined`; rejects if the connection closes for good before it. */
+  /**
+   * Resolves with the first `meeting:joined`; rejects if the connection closes
+   * for good before it: with the refusal's REST error (`UNAUTHORIZED`,
+   * `FORBIDDEN`, `NOT_FOUND`, `MEETING_ENDED`) or else `CLOSED`.
+   */
   readonly ready: Promise<ServerEventMap["meeting:joined"]>;
 
   constructor(
@@ -505,20 +509,23 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
       return;
     }
     // A browser cannot read the status of a refused upgrade; GET of the meeting tells the same story.
-    this.#whyRefused().then((reason) => {
+    this.#whyRefused().then((refusal) => {
       if (this.#state === "closed") return;
-      if (reason) this.#finish(reason, code);
+      if (refusal) this.#finish(refusal.reason, code, refusal.error);
       else retry();
     });
   }
 
-  async #whyRefused(): Promise<CloseReason | undefined> {
+  /** The final reason of a refused upgrade, with the REST error that tells it; undefined while it may pass. */
+  async #whyRefused(): Promise<{ reason: CloseReason; error: MeetTimeError } | undefined> {
     try {
       const { meeting } = await this.client.getMeeting(this.meetingId, this.#token);
-      return meeting.status === "ended" ? "ended" : undefined;
+      if (meeting.status !== "ended") return undefined;
+      return { reason: "ended", error: new MeetTimeError("MEETING_ENDED", "the meeting has ended", 410) };
     } catch (error) {
       // Network errors, 429 and 503 are passing: keep trying.
-      return error instanceof MeetTimeError ? REFUSAL_REASONS[error.status] : undefined;
+      const reason = error instanceof MeetTimeError ? REFUSAL_REASONS[error.status] : undefined;
+      return reason && { reason, error: error as MeetTimeError };
     }
   }
 
@@ -666,7 +673,8 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
     this.emit("state", change);
   }
 
-  #finish(reason: CloseReason, code?: number): void {
+  /** Closes for good; `ready` (if still pending) rejects with `error`, else with `CLOSED`. */
+  #finish(reason: CloseReason, code?: number, error?: MeetTimeError): void {
     if (this.#state === "closed") return;
     this.#closeReason = reason;
     this.#state = "closed";
@@ -680,7 +688,7 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
       outgoing.reject(closed());
     }
     this.#inFlight.clear();
-    this.#rejectReady(closed());
+    this.#rejectReady(error ?? closed());
     this.#setState({ state: "closed", reason, ...(code === undefined ? {} : { code }) });
   }
 }

@@ -61,9 +61,14 @@ interface Peer {
   video?: RTCRtpTransceiver;
   /** Descriptions are applied one at a time. */
   chain: Promise<void>;
+  offerTimer?: ReturnType<typeof setTimeout>;
 }
 
 const DEFAULT_MAX_PEERS = 6;
+const EARLY_SIGNALS_MAX = 500;
+/** An offer unanswered this long is sent again (it may have reached a peer whose call was not listening). */
+const OFFER_RESEND_MS = 4_000;
+const OFFER_RESENDS_MAX = 5;
 
 /**
  * @example
@@ -84,6 +89,10 @@ export class MeshCall extends Emitter<MeshCallEvents> {
   #localStream: MediaStream | null = null;
   #capacity: CallCapacity | undefined;
   #started = false;
+  /** Media and ICE servers are in hand: peers may be created. */
+  #ready = false;
+  #signalsHeard = false;
+  readonly #earlySignals: Array<() => void> = [];
 
   constructor(
     readonly connection: MeetingConnection,
@@ -91,6 +100,7 @@ export class MeshCall extends Emitter<MeshCallEvents> {
   ) {
     super();
     this.maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
+    this.#listenForSignals();
   }
 
   /** What this participant sends; null before `start()` or without media. */
@@ -153,10 +163,8 @@ export class MeshCall extends Emitter<MeshCallEvents> {
       ));
     if (!this.#started) return; // stopped meanwhile
     const conn = this.connection;
+    this.#listenForSignals();
     this.#unsubscribe.push(
-      conn.on("webrtc:offer", ({ from, sdp }) => this.#described(from, { type: "offer", sdp })),
-      conn.on("webrtc:answer", ({ from, sdp }) => this.#described(from, { type: "answer", sdp })),
-      conn.on("webrtc:ice-candidate", ({ from, candidate }) => this.#candidate(from, candidate)),
       // A peer that (re)joins starts from scratch, so its old connection is useless.
       conn.on("meeting:participant-joined", ({ participant }) => this.#sync(participant.id)),
       conn.on("meeting:participant-left", () => this.#sync()),
@@ -170,13 +178,41 @@ export class MeshCall extends Emitter<MeshCallEvents> {
       }),
       conn.on("state", (change) => change.state === "closed" && this.stop()),
     );
+    this.#ready = true;
     this.#sync();
+    for (const signal of this.#earlySignals.splice(0)) signal();
     await this.#publishState({ screen: false });
+  }
+
+  /**
+   * Signaling is heard from construction on: a peer that sees this participant
+   * arrive may send its offer while `start()` still waits for the camera, and
+   * an offer lost then would never come again. Until the call is ready,
+   * signals wait (the latest `EARLY_SIGNALS_MAX`).
+   */
+  #listenForSignals(): void {
+    if (this.#signalsHeard) return;
+    this.#signalsHeard = true;
+    const conn = this.connection;
+    const handle = (signal: () => void) => {
+      if (this.#ready) signal();
+      else if (this.#earlySignals.push(signal) > EARLY_SIGNALS_MAX) this.#earlySignals.shift();
+    };
+    this.#unsubscribe.push(
+      conn.on("webrtc:offer", ({ from, sdp }) => handle(() => this.#described(from, { type: "offer", sdp }))),
+      conn.on("webrtc:answer", ({ from, sdp }) => handle(() => this.#described(from, { type: "answer", sdp }))),
+      conn.on("webrtc:ice-candidate", ({ from, candidate }) => handle(() => this.#candidate(from, candidate))),
+      () => {
+        this.#signalsHeard = false;
+      },
+    );
   }
 
   /** Hangs up: closes every peer connection and stops the camera, microphone and screen. */
   stop(): void {
     this.#started = false;
+    this.#ready = false;
+    this.#earlySignals.length = 0;
     for (const off of this.#unsubscribe.splice(0)) off();
     for (const id of [...this.#peers.keys()]) this.#closePeer(id);
     for (const track of [this.#audioTrack, this.#cameraTrack, this.#screenTrack]) track?.stop();
@@ -231,7 +267,7 @@ export class MeshCall extends Emitter<MeshCallEvents> {
    */
   #sync(restart?: string): void {
     const self = this.connection.self;
-    if (!this.#started || !self) return;
+    if (!this.#ready || !self) return;
     if (restart === "*") for (const id of [...this.#peers.keys()]) this.#closePeer(id);
     else if (restart) this.#closePeer(restart);
     const connected = this.connection.participants
@@ -294,7 +330,7 @@ export class MeshCall extends Emitter<MeshCallEvents> {
       } finally {
         peer.makingOffer = false;
       }
-      this.#signal(id, this.connection.sendOffer(id, pc.localDescription!.sdp));
+      this.#sendOffer(peer);
     };
     pc.onicecandidate = ({ candidate }) => {
       if (candidate?.candidate) this.#signal(id, this.connection.sendIceCandidate(id, candidate.toJSON() as never));
@@ -311,10 +347,25 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     return peer;
   }
 
+  /**
+   * Sends the current offer, and again while it stays unanswered: a peer whose
+   * call had not started yet dropped it, and nothing else would ever retry.
+   */
+  #sendOffer(peer: Peer, resends = 0): void {
+    const { pc, id } = peer;
+    clearTimeout(peer.offerTimer);
+    if (this.#peers.get(id) !== peer || pc.signalingState !== "have-local-offer" || !pc.localDescription) return;
+    this.#signal(id, this.connection.sendOffer(id, pc.localDescription.sdp));
+    if (resends < OFFER_RESENDS_MAX) {
+      peer.offerTimer = setTimeout(() => this.#sendOffer(peer, resends + 1), OFFER_RESEND_MS);
+    }
+  }
+
   #closePeer(id: string): void {
     const peer = this.#peers.get(id);
     if (!peer) return;
     this.#peers.delete(id);
+    clearTimeout(peer.offerTimer);
     peer.pc.onnegotiationneeded = peer.pc.onicecandidate = peer.pc.ontrack = peer.pc.onconnectionstatechange = null;
     peer.pc.close();
     this.emit("peer-left", { participantId: id });

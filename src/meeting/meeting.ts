@@ -12,15 +12,17 @@ import type { Env } from "../env";
 import { AppError, errorResponse, type Outcome } from "../errors";
 import { log, setLogLevel } from "../log";
 import { ServiceMetrics } from "../metrics";
-import type {
-  ClientFrameData,
-  CreateMeetingInput,
-  DatetimeUpdateInput,
-  KickInput,
-  MeetingData,
-  MeetingStatsData,
-  MintTokensInput,
-  ParticipantData,
+import {
+  type ClientFrameData,
+  type CreateMeetingInput,
+  type DatetimeUpdateInput,
+  type KickInput,
+  type MeetingData,
+  type MeetingStatsData,
+  type MintTokensInput,
+  type ParticipantData,
+  Subprotocol,
+  type SubprotocolName,
 } from "../protocol/schemas";
 import { isTransientRuntimeError, unavailable } from "../runtime-errors";
 import { ANY_TOKEN, CALENDAR_READERS, HOST_ONLY, MEMBERS, SESSION_ONLY, tokenHolder } from "./access";
@@ -28,6 +30,7 @@ import { type SignedCalendarToken, type SignedSession, signCalendarToken, signSe
 import { admitFrame, bucketOf, parseClientFrame, peekFrameId } from "./frames";
 import { checkInviteLimit, collectSpentRows } from "./housekeeping";
 import { buildJoinedFrame } from "./joined-frame";
+import { Outbox } from "./outbox";
 import { applyStateUpdate, PresenceWriter } from "./presence";
 import { FrameRateLimits } from "./rate-limits";
 import {
@@ -69,6 +72,8 @@ export interface JoinResult {
 export class MeetingRoom extends DurableObject<Env> {
   private readonly store: MeetingStore;
   private readonly sockets: SocketRegistry;
+  /** Batched frames for `meettime.v2` sockets (outbox.ts). */
+  private readonly outbox: Outbox;
   private readonly rateLimits = new FrameRateLimits();
   /** undefined: not read yet since this instance started; null: no meeting here. */
   private cachedMeeting: MeetingRow | null | undefined;
@@ -90,7 +95,8 @@ export class MeetingRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new MeetingStore(ctx.storage);
-    this.sockets = new SocketRegistry(ctx.getWebSockets());
+    this.outbox = new Outbox(() => ctx.storage.sync());
+    this.sockets = new SocketRegistry(ctx.getWebSockets(), this.outbox);
     this.metrics = new ServiceMetrics(env.METRICS);
     this.objectId = ctx.id.toString();
     try {
@@ -564,7 +570,9 @@ export class MeetingRoom extends DurableObject<Env> {
       const sinceHeader = request.headers.get(SINCE_HEADER);
       const since = sinceHeader === null ? undefined : Number(sinceHeader);
       const { meeting, participant } = this.authorizeActive(claims, MEMBERS);
-      return await this.acceptSocket(meeting, participant, since, request.headers.has(SUBPROTOCOL_HEADER));
+      // Set by the worker only (it drops a client's own copy): the subprotocol to answer.
+      const subprotocol = Subprotocol.safeParse(request.headers.get(SUBPROTOCOL_HEADER)).data;
+      return await this.acceptSocket(meeting, participant, since, subprotocol);
     } catch (error) {
       if (error instanceof AppError) return errorResponse(error);
       log("error", "meeting.internal_error", { action: "connect", error: String(error) });
@@ -576,7 +584,7 @@ export class MeetingRoom extends DurableObject<Env> {
     meeting: MeetingRow,
     participant: ParticipantRow,
     since: number | undefined,
-    answerSubprotocol: boolean,
+    subprotocol: SubprotocolName | undefined,
   ): Promise<Response> {
     // Everything that can fail comes first: reads, the frame built and sized, the alarm armed.
     // Until the socket is registered nobody has seen it, so a failure is a plain HTTP error.
@@ -591,6 +599,7 @@ export class MeetingRoom extends DurableObject<Env> {
       name: participant.name,
       connectedAt: Date.now(),
       state: live.state,
+      ...(subprotocol === "meettime.v2" ? { batched: true } : {}),
     };
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [participant.id]);
@@ -617,7 +626,7 @@ export class MeetingRoom extends DurableObject<Env> {
     return new Response(null, {
       status: 101,
       webSocket: client,
-      headers: answerSubprotocol ? { "Sec-WebSocket-Protocol": "meettime" } : undefined,
+      headers: subprotocol ? { "Sec-WebSocket-Protocol": subprotocol } : undefined,
     });
   }
 
@@ -745,6 +754,7 @@ export class MeetingRoom extends DurableObject<Env> {
       ts: Date.now(),
     };
     this.store.appendChat(row);
+    this.outbox.wrote();
     this.lastSeq = row.seq;
     this.sockets.broadcast(encodeEvent({ type: "chat:new-message", data: chatView(row) }));
     this.messagesRelayed++;

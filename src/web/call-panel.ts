@@ -32,20 +32,30 @@ const PEER_STATE_TEXT: Partial<Record<RTCPeerConnectionState, string>> = {
   failed: "connection failed, retrying…",
 };
 
-/** A toggle button whose label says what pressing it does next; a failed change leaves it as it was. */
-function toggle(labels: [off: string, on: string], onChange: (on: boolean) => Promise<void>, failed: (error: unknown) => void) {
+/**
+ * A toggle button whose label says what pressing it does next ("Mute
+ * microphone" / "Unmute microphone"), so it needs no aria-pressed; the
+ * `active` class marks the changed state visibly. A failed change leaves it as it was.
+ */
+function toggle(
+  labels: [off: string, on: string],
+  onChange: (on: boolean) => Promise<void>,
+  failed: (error: unknown) => void,
+) {
   let on = false;
-  const button = h("button", { type: "button", class: "secondary", "aria-pressed": "false" }, labels[0]);
+  const button = h("button", { type: "button", class: "secondary" }, labels[0]);
   const set = (value: boolean) => {
     on = value;
     button.textContent = labels[on ? 1 : 0];
-    button.setAttribute("aria-pressed", String(on));
+    button.classList.toggle("active", on);
   };
   button.addEventListener("click", async () => {
     button.disabled = true;
+    // The server's echo of the change may set the state while this waits; the target is fixed now.
+    const next = !on;
     try {
-      await onChange(!on);
-      set(!on);
+      await onChange(next);
+      set(next);
     } catch (error) {
       failed(error);
     } finally {
@@ -66,11 +76,14 @@ export function callPanel(
     ...(options.relayOnly ? { iceTransportPolicy: "relay" } : {}),
   });
   const grid = videoGrid(seat.participantId);
+  /** After stop() the call's last events (its local stream going away) must not bring tiles back. */
+  let stopped = false;
   const capacityNotice = h("p", { class: "notice", role: "status" });
   const nameOf = (id: string) => conn.participants.find((p) => p.id === id)?.name ?? "Someone";
   const peerStates = new Map<string, RTCPeerConnectionState>();
   const streams = new Map<string, MediaStream>();
   const showPeer = (id: string) => {
+    if (stopped) return;
     const state = PEER_STATE_TEXT[peerStates.get(id) ?? "new"];
     const name = state ? `${nameOf(id)} · ${state}` : nameOf(id);
     grid.show(id, name, streams.get(id) ?? null, `${nameOf(id)}: connecting video…`);
@@ -87,7 +100,11 @@ export function callPanel(
     (off) => call.setVideoEnabled(!off),
     failed("Could not change the camera"),
   );
-  const hand = toggle(["Raise hand", "Lower hand"], (raised) => call.setHandRaised(raised), failed("Could not change your hand"));
+  const hand = toggle(
+    ["Raise hand", "Lower hand"],
+    (raised) => call.setHandRaised(raised),
+    failed("Could not change your hand"),
+  );
   const screen = toggle(
     ["Share screen", "Stop sharing"],
     (sharing) => (sharing ? call.startScreenShare() : call.stopScreenShare()),
@@ -103,7 +120,10 @@ export function callPanel(
     screen.button,
   );
 
-  call.on("local-stream", (stream) => grid.show(seat.participantId, seat.name, stream, "Your camera is off"));
+  call.on(
+    "local-stream",
+    (stream) => !stopped && grid.show(seat.participantId, seat.name, stream, "Your camera is off"),
+  );
   call.on("stream", ({ participantId, stream }) => {
     streams.set(participantId, stream);
     showPeer(participantId);
@@ -122,7 +142,8 @@ export function callPanel(
   });
   call.on("error", ({ participantId, error }) => {
     if (participantId) console.warn("meettime: call with", participantId, error);
-    else showProblem(`Camera or microphone unavailable (${describeError(error)}). You can still listen, watch and chat.`);
+    else
+      showProblem(`Camera or microphone unavailable (${describeError(error)}). You can still listen, watch and chat.`);
   });
   // The hand, like the media state, is shown from what the server confirms (another tab may have changed it).
   conn.on("participant:updated", ({ participantId, state }) => {
@@ -132,13 +153,7 @@ export function callPanel(
   });
 
   return {
-    element: h(
-      "section",
-      { class: "call", "aria-label": "Call" },
-      capacityNotice,
-      grid.element,
-      controls,
-    ),
+    element: h("section", { class: "call", "aria-label": "Call" }, capacityNotice, grid.element, controls),
     start() {
       grid.show(seat.participantId, seat.name, null, "Starting your camera…");
       // After a reload the server still has this seat's raised hand.
@@ -149,6 +164,7 @@ export function callPanel(
       });
     },
     stop() {
+      stopped = true;
       call.stop();
       for (const id of grid.ids()) grid.remove(id);
       controls.hidden = true;

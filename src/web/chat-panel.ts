@@ -67,7 +67,14 @@ export function chatPanel(selfId: string, send: (text: string) => Promise<unknow
   };
 
   return {
-    element: h("section", { class: "panel chat", "aria-labelledby": "chat-heading" }, h("h2", { id: "chat-heading" }, "Chat"), log, error, form),
+    element: h(
+      "section",
+      { class: "panel chat", "aria-labelledby": "chat-heading" },
+      h("h2", { id: "chat-heading" }, "Chat"),
+      log,
+      error,
+      form,
+    ),
     add,
     setEnabled(enabled) {
       input.disabled = !enabled;

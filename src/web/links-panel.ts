@@ -27,7 +27,11 @@ async function copy(input: HTMLInputElement): Promise<boolean> {
 
 function linkBox(label: string, hint: string, buttonText: string, make: () => Promise<string>): HTMLElement {
   const output = h("input", { readonly: true, name: label });
-  const copyButton = h("button", { type: "button", class: "secondary small", "aria-label": `Copy ${label.toLowerCase()}` }, "Copy");
+  const copyButton = h(
+    "button",
+    { type: "button", class: "secondary small", "aria-label": `Copy ${label.toLowerCase()}` },
+    "Copy",
+  );
   const status = h("p", { class: "hint", role: "status" });
   const field = labelled(label, output, hint);
   // The label stays bound to the input by id; the copy button sits beside the input.

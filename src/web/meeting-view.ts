@@ -26,12 +26,18 @@ export interface MeetingView {
 function closedMessage(change: Extract<StateChange, { state: "closed" }>, role: Seat["role"], kickReason?: string) {
   switch (change.reason) {
     case "kicked":
-      return { text: `The host removed you from the meeting.${kickReason ? ` Reason: ${kickReason}` : ""}`, keepSeat: false };
+      return {
+        text: `The host removed you from the meeting.${kickReason ? ` Reason: ${kickReason}` : ""}`,
+        keepSeat: false,
+      };
     case "terminated":
     case "ended":
       return { text: "The host ended the meeting.", keepSeat: false };
     case "replaced":
-      return { text: "You opened this meeting in another tab or window, so this tab was disconnected.", keepSeat: true };
+      return {
+        text: "You opened this meeting in another tab or window, so this tab was disconnected.",
+        keepSeat: true,
+      };
     case "left":
       return role === "host"
         ? { text: "You left the meeting. It goes on without you; you can rejoin from this tab.", keepSeat: true }
@@ -51,7 +57,12 @@ function closedMessage(change: Extract<StateChange, { state: "closed" }>, role: 
   }
 }
 
-const CONNECTION_TEXT = { connecting: "Connecting…", open: "Connected", reconnecting: "Reconnecting…", closed: "Disconnected" };
+const CONNECTION_TEXT = {
+  connecting: "Connecting…",
+  open: "Connected",
+  reconnecting: "Reconnecting…",
+  closed: "Disconnected",
+};
 
 export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, rejoin: () => void): MeetingView {
   const conn: MeetingConnection = mt.connect(seat.meetingId, seat.token, {
@@ -60,7 +71,11 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
   });
   const isHost = seat.role === "host";
   const outcome = h("div", { class: "notice ended-banner", role: "alert", hidden: true });
-  const connection = h("span", { class: "connection", role: "status", "data-state": "connecting" }, CONNECTION_TEXT.connecting);
+  const connection = h(
+    "span",
+    { class: "connection", role: "status", "data-state": "connecting" },
+    CONNECTION_TEXT.connecting,
+  );
   const heading = h("h1", { id: "meeting-title" }, "Joining the meeting…");
   const header = h("div", { class: "meeting-header" }, h("div", {}, heading), connection);
   const element = h("div", { class: "meeting" }, outcome, header);
@@ -91,7 +106,9 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
   conn.on("chat:new-message", (message) => record([message]));
 
   const kick = (participant: ParticipantData) => {
-    conn.kick(participant.id).catch((error) => showProblem(`Could not remove ${participant.name}: ${describeError(error)}`));
+    conn
+      .kick(participant.id)
+      .catch((error) => showProblem(`Could not remove ${participant.name}: ${describeError(error)}`));
   };
   const participants = participantsPanel(seat.participantId, isHost, kick);
   const renderParticipants = () => participants.render(conn.participants);

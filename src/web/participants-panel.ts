@@ -46,7 +46,7 @@ export function participantsPanel(
               state.audio ? badge("mic on", "on") : badge("mic off", "off"),
               state.video ? badge("camera on", "on") : badge("camera off", "off"),
               state.screen && badge("sharing screen", "plain"),
-              state.handRaised && badge("✋ hand raised", "hand"),
+              state.handRaised && badge("hand raised", "hand"),
             ),
             isHost &&
               !self &&

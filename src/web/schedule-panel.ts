@@ -46,13 +46,15 @@ export function schedulePanel(
       ` · ${describeZone(meeting.timezone, at)} · ${formatDuration(meeting.durationMinutes)}`,
     );
     local.textContent =
-      ownZone === meeting.timezone ? "This is your time zone." : `Your time: ${formatInZone(at, ownZone)} (${describeZone(ownZone, at)})`;
+      ownZone === meeting.timezone
+        ? "This is your time zone."
+        : `Your time: ${formatInZone(at, ownZone)} (${describeZone(ownZone, at)})`;
   };
   render();
 
   if (isHost) {
     let baseVersion = meeting.version;
-    const fields = scheduleFields(valueOf(meeting));
+    const fields = scheduleFields(scheduleOf(meeting));
     const message = h("p", { class: "notice", role: "alert" });
     const save = h("button", { type: "submit" }, "Save time");
     const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
@@ -71,7 +73,7 @@ export function schedulePanel(
     };
     open.addEventListener("click", () => {
       baseVersion = meeting.version;
-      fields.set(valueOf(meeting));
+      fields.set(scheduleOf(meeting));
       message.textContent = "";
       message.className = "notice";
       editor.hidden = false;
@@ -121,7 +123,7 @@ export function schedulePanel(
   return panel;
 }
 
-function valueOf(meeting: MeetingData) {
+function scheduleOf(meeting: MeetingData) {
   return {
     scheduledAt: new Date(meeting.scheduledAt),
     timezone: meeting.timezone,

@@ -58,7 +58,9 @@ async function playsVideos(page: Page, count: number) {
       throw new Error(`${page.url()}: ${count} playing videos expected; tiles: ${tiles.join("; ")}`, { cause: error });
     });
   await page.evaluate(() => {
-    const videos = [...document.querySelectorAll<HTMLVideoElement>(".video-grid video")].filter((v) => v.videoWidth > 0);
+    const videos = [...document.querySelectorAll<HTMLVideoElement>(".video-grid video")].filter(
+      (v) => v.videoWidth > 0,
+    );
     (window as unknown as { started: [HTMLVideoElement, number][] }).started = videos.map((v) => [v, v.currentTime]);
   });
   await page.waitForFunction(
@@ -91,7 +93,10 @@ async function waitForChat(page: Page, texts: string[]) {
 const row = (page: Page, id: string) => page.locator(`.participants li[data-participant-id="${id}"]`);
 
 async function screenshot(page: Page, name: string) {
-  if (SCREENSHOTS) await page.screenshot({ path: `docs/${name}.png`, fullPage: true });
+  if (!SCREENSHOTS) return;
+  // As a person sees the page, not mid-typing: no focus ring left by the test's last fill.
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+  await page.screenshot({ path: `docs/${name}.png`, fullPage: true });
 }
 
 async function createInvite(host: Page): Promise<string> {
@@ -119,7 +124,7 @@ async function createMeeting(host: Page, url: string, title: string, screenshotN
   await host.getByLabel("Start time").fill("15:00");
   if (screenshotName) await screenshot(host, screenshotName);
   await host.getByRole("button", { name: "Create meeting" }).click();
-  await host.getByRole("heading", { name: title }).waitFor({ timeout: WAIT_MS });
+  await host.getByRole("heading", { name: title, exact: true }).waitFor({ timeout: WAIT_MS });
 }
 
 async function join(page: Page, invite: string, name: string, title = "Design review") {
@@ -127,7 +132,7 @@ async function join(page: Page, invite: string, name: string, title = "Design re
   await sees(page, `Join “${title}”`);
   await page.getByRole("textbox", { name: "Your name" }).fill(name);
   await page.getByRole("button", { name: "Join meeting" }).click();
-  await page.getByRole("heading", { name: title }).waitFor({ timeout: WAIT_MS });
+  await page.getByRole("heading", { name: title, exact: true }).waitFor({ timeout: WAIT_MS });
 }
 
 /** A date `days` ahead as a date input's value. */
@@ -173,7 +178,8 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
       if (process.env.MEETTIME_DEBUG === "1") console.log(`[${timezoneId}] ${message.type()}: ${message.text()}`);
     });
     page.on("response", (response) => {
-      if (process.env.MEETTIME_DEBUG === "1" && response.status() >= 400) console.log(`[${timezoneId}] ${response.status()} ${response.url()}`);
+      if (process.env.MEETTIME_DEBUG === "1" && response.status() >= 400)
+        console.log(`[${timezoneId}] ${response.status()} ${response.url()}`);
     });
     return page;
   }
@@ -220,6 +226,8 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
     // Media and hand state show in everyone's participant list.
     await linus.getByRole("button", { name: "Mute microphone" }).click();
     await linus.getByRole("button", { name: "Raise hand" }).click();
+    await linus.getByRole("button", { name: "Unmute microphone" }).waitFor({ timeout: WAIT_MS });
+    await linus.getByRole("button", { name: "Lower hand" }).waitFor({ timeout: WAIT_MS });
     await row(host, linusSeat.participantId).getByText("mic off").waitFor({ timeout: WAIT_MS });
     await row(grace, linusSeat.participantId).getByText("hand raised").waitFor({ timeout: WAIT_MS });
     await screenshot(host, "app-meeting");
@@ -273,12 +281,23 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
     await sees(linus, "Participants (2)");
     expect(await row(linus, graceSeat.participantId).count()).toBe(0);
 
-    // The host ends the meeting; every remaining page says so.
+    // Linus duplicates his tab (the browser copies sessionStorage): the new tab takes his seat, the old one says why it stopped.
+    const storedSeat = await linus.evaluate(() => sessionStorage.getItem("meettime.seat"));
+    const linusAgain = await linus.context().newPage();
+    await linusAgain.addInitScript((seat) => {
+      if (seat && !sessionStorage.getItem("meettime.seat")) sessionStorage.setItem("meettime.seat", seat);
+    }, storedSeat);
+    await linusAgain.goto(linus.url());
+    await sees(linus, "You opened this meeting in another tab or window, so this tab was disconnected.");
+    await sees(linusAgain, "Participants (2)");
+    expect((await seatOf(linusAgain)).participantId).toBe(linusSeat.participantId);
+
+    // The host ends the meeting; every page still in it says so and lets go of the camera.
     await host.getByRole("button", { name: "End meeting" }).click();
     await host.getByRole("button", { name: "End for everyone" }).click();
     await sees(host, "The host ended the meeting.");
-    await sees(linus, "The host ended the meeting.");
-    expect(await linus.locator(".video-grid video").count()).toBe(0);
+    await sees(linusAgain, "The host ended the meeting.");
+    expect(await linusAgain.locator(".video-grid video").count()).toBe(0);
     expect(pageErrors).toEqual([]);
   });
 
@@ -311,7 +330,8 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
             .filter((pc) => pc.connectionState === "connected")
             .map(async (pc) => {
               const stats = [...(await pc.getStats()).values()];
-              const pair = stats.find((s) => s.type === "candidate-pair" && s.nominated && s.state === "succeeded");
+              const transport = stats.find((s) => s.type === "transport" && s.selectedCandidatePairId);
+              const pair = stats.find((s) => s.id === transport?.selectedCandidatePairId);
               const local = stats.find((s) => s.id === pair?.localCandidateId);
               return { policy: pc.getConfiguration().iceTransportPolicy, localType: local?.candidateType };
             }),

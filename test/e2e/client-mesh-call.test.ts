@@ -39,7 +39,13 @@ interface PageCall {
 const PAGE = `<!doctype html><meta charset="utf-8"><title>MeshCall</title><body><script type="module">
 import { MeetTime, MeshCall } from "/sdk.js";
 window.callState = { capacity: null, peerStates: {}, left: [], errors: [] };
-window.start = async ({ baseUrl, meetingId, token, maxPeers, iceServers = [], iceTransportPolicy }) => {
+window.start = async ({ baseUrl, meetingId, token, maxPeers, iceServers = [], iceTransportPolicy, cameraDelayMs = 0 }) => {
+  // A slow camera: the others hear of this participant (and may send offers) before its call listens.
+  const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    await new Promise((resolve) => setTimeout(resolve, cameraDelayMs));
+    return getUserMedia(constraints);
+  };
   const conn = new MeetTime({ baseUrl }).connect(meetingId, token, { iceServers });
   const call = new MeshCall(conn, { maxPeers, iceTransportPolicy });
   const state = window.callState;
@@ -127,7 +133,7 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
   async function meetingInTabs(
     mt: MeetTimeClass,
     guests: string[],
-    options: { maxPeers?: number; relay?: boolean } = {},
+    options: { maxPeers?: number; relay?: boolean; cameraDelayMs?: number } = {},
   ) {
     const created = await mt.createMeeting({ title: "Mesh", hostName: "Ada", scheduledAt: inAnHour() });
     const meetingId = created.meeting.id;
@@ -147,6 +153,7 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
         meetingId,
         token: seat.token,
         maxPeers: options.maxPeers,
+        cameraDelayMs: options.cameraDelayMs,
         // Without relay, no servers: STUN on the internet is out of reach here, and host candidates do.
         ...(options.relay ? { iceServers: seat.iceServers, iceTransportPolicy: "relay" } : {}),
       });
@@ -155,9 +162,9 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
     return { context, pages, ids: seats.map((s) => s.id), meetingId, hostToken: created.hostToken };
   }
 
-  it("three tabs see each other's video; mute reaches everyone; a leaving peer is reported", async () => {
+  it("three tabs with slow cameras see each other's video; mute reaches everyone; a leaving peer is reported", async () => {
     const { mt } = sdk();
-    const { context, pages, ids } = await meetingInTabs(mt, ["Grace", "Linus"]);
+    const { context, pages, ids } = await meetingInTabs(mt, ["Grace", "Linus"], { cameraDelayMs: 1_000 });
     const [host, grace, linus] = pages as [Page, Page, Page];
     const [hostId, graceId, linusId] = ids as [string, string, string];
 

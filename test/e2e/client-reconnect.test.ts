@@ -233,6 +233,7 @@ describe("closing for good", () => {
     await mt.leave(meetingId, linus.sessionToken);
     const revoked = mt.connect(meetingId, linus.sessionToken, FAST);
     expect(await closedState(revoked)).toEqual({ state: "closed", reason: "forbidden", code: 1006 });
+    await expect(revoked.ready).rejects.toMatchObject({ code: "FORBIDDEN", status: 403 });
 
     // Grace drops; while she waits to come back, the meeting ends.
     const grace = mt.connect(meetingId, guest.sessionToken, { backoff: { initialMs: 1_000, jitter: 0 } });
@@ -245,6 +246,6 @@ describe("closing for good", () => {
 
     const late = mt.connect(meetingId, created.hostToken, FAST);
     expect(await closedState(late)).toMatchObject({ state: "closed", reason: "ended" });
-    await expect(late.ready).rejects.toMatchObject({ code: "CLOSED" });
+    await expect(late.ready).rejects.toMatchObject({ code: "MEETING_ENDED", status: 410 });
   });
 });

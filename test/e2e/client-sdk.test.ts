@@ -235,7 +235,7 @@ describe("a MeetingConnection", () => {
     const queued = stranger.sendChat("never sent");
     expect(await failure(queued)).toMatchObject({ code: "CLOSED" });
     expect(stranger.closeReason).toBe("unauthorized");
-    expect(await failure(stranger.ready)).toMatchObject({ code: "CLOSED" });
+    expect(await failure(stranger.ready)).toMatchObject({ code: "UNAUTHORIZED", status: 401 });
   });
 
   it("serves Node without a global WebSocket only when one is passed", () => {

@@ -12,11 +12,19 @@ export const messageText = (k) => `bench message #${k}`;
 const TEXT_PATTERN = /bench message #(\d+)/;
 export const messageIndex = (text) => Number(TEXT_PATTERN.exec(text)?.[1] ?? -1);
 
-/** Who received what: each client must get each message exactly once. */
+/**
+ * Who received what: each client must get each message exactly once. Also
+ * the latency of every delivery of messages from `measureFrom` on (the
+ * warm-up excluded): sender and receivers share this process and its clock,
+ * so it is the time from `send` to the receiving client's handler.
+ */
 export class DeliveryTracker {
-  constructor(clientCount, messageCount) {
+  constructor(clientCount, messageCount, measureFrom = 0) {
     this.clientCount = clientCount;
     this.messageCount = messageCount;
+    this.measureFrom = measureFrom;
+    this.sentAt = new Float64Array(messageCount);
+    this.latencies = [];
     this.counts = new Uint16Array(messageCount);
     this.seen = Array.from({ length: clientCount }, () => new Uint8Array(messageCount));
     this.completed = 0;
@@ -37,6 +45,7 @@ export class DeliveryTracker {
     }
     this.seen[client][k] = 1;
     this.deliveries++;
+    if (k >= this.measureFrom) this.latencies.push(performance.now() - this.sentAt[k]);
     if (++this.counts[k] === this.clientCount) {
       this.completed++;
       for (const wake of this.waiters.splice(0)) wake();
@@ -84,6 +93,7 @@ export async function sendPaced({ tracker, senders, from, to, rate, window, minI
       const sender = next % senders;
       const wait = Math.max(lastSent[sender] + minIntervalMs, dueAt(next)) - now;
       if (wait <= 0) {
+        tracker.sentAt[next] = performance.now();
         send(sender, next);
         lastSent[sender] = now;
         next++;
@@ -139,6 +149,7 @@ export async function mapLimit(items, limit, task) {
  * `joinsSeen()`. Resolves to the sockets and how long that took.
  */
 export async function connectAll({ items, connect, joinsSeen, tracker, timeoutMs = 120_000 }) {
+  await checkpoint("connecting"); // the parent reads the server's memory before any socket
   const startedAt = performance.now();
   const sockets = await mapLimit(items, 10, connect);
   const expectedJoins = (items.length * (items.length - 1)) / 2;
@@ -170,6 +181,61 @@ export async function runChatPhases({ tracker, clients, params, send, counters }
     deliveries: tracker.deliveries,
     duplicates: tracker.duplicates,
     strays: tracker.strays,
+    latency: percentiles(tracker.latencies),
     ...counters(),
   });
+}
+
+/** p50 / p99 / max (ms) of a list of durations, and how many. */
+export function percentiles(values) {
+  if (values.length === 0) return { count: 0 };
+  const sorted = Float64Array.from(values).sort();
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] };
+}
+
+const ROUND_TRIP_TEXT = /^round trip (ask|reply) #(\d+)$/;
+
+/**
+ * Chat round trips between clients 0 and 1: 0 sends "ask #i", 1 answers
+ * "reply #i" the moment the ask arrives, and the time from the ask's send to
+ * the reply's arrival at 0 is one round trip. One at a time, `spacingMs`
+ * apart (each sends one chat message per trip: under the 5/s chat limit).
+ */
+export class RoundTrips {
+  constructor(send) {
+    this.send = send; // (client, text) => void
+    this.times = [];
+    this.pending = undefined;
+  }
+
+  /** Takes a chat text a client received; false when it is not part of the round trips. */
+  receive(client, text) {
+    const match = ROUND_TRIP_TEXT.exec(text);
+    if (!match) return false;
+    const [, kind, i] = match;
+    if (kind === "ask" && client === 1) this.send(1, `round trip reply #${i}`);
+    if (kind === "reply" && client === 0 && this.pending?.i === Number(i)) this.pending.done();
+    return true;
+  }
+
+  async run(count, spacingMs = 200) {
+    for (let i = 0; i < count; i++) {
+      const startedAt = performance.now();
+      await new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`round trip ${i} unanswered within 10 s`)), 10_000);
+        this.pending = {
+          i,
+          done: () => {
+            clearTimeout(timer);
+            resolve();
+          },
+        };
+        this.send(0, `round trip ask #${i}`);
+      });
+      this.times.push(performance.now() - startedAt);
+      await new Promise((resolve) => setTimeout(resolve, spacingMs));
+    }
+    return percentiles(this.times);
+  }
 }

@@ -56,10 +56,34 @@ async function waitGone(pids, timeoutMs) {
  */
 export function bundleWorker(keepIn) {
   const outdir = keepIn ?? mkdtempSync(join(tmpdir(), "meettime-bench-bundle-"));
-  execFileSync(WRANGLER, ["deploy", "--dry-run", "--outdir", outdir], { cwd: ROOT, env: QUIET_ENV, stdio: "ignore" });
-  const config = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(/^main\s*=.*$/m, 'main = "index.js"');
-  writeFileSync(join(outdir, "wrangler.toml"), config);
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  // Built from a config outside the tree (main absolute), so nothing is written into the working tree.
+  const buildConfig = join(outdir, "build.wrangler.toml");
+  writeFileSync(buildConfig, workerOnlyConfig(toml, join(ROOT, "src/index.ts")));
+  execFileSync(WRANGLER, ["deploy", "--dry-run", "--config", buildConfig, "--outdir", outdir], {
+    cwd: ROOT,
+    env: QUIET_ENV,
+    stdio: "ignore",
+  });
+  rmSync(buildConfig);
+  writeFileSync(join(outdir, "wrangler.toml"), workerOnlyConfig(toml, "index.js"));
   return usingBundle(outdir, keepIn ? () => {} : () => rmSync(outdir, { recursive: true, force: true }));
+}
+
+/**
+ * wrangler.toml without the static assets and their build step (the web
+ * app: no part of what the benchmarks measure, and a snapshot cannot carry
+ * the assets directory), with `main` pointing at `main`.
+ */
+export function workerOnlyConfig(toml, main) {
+  const kept = [];
+  let skipping = false;
+  for (const line of toml.split("\n")) {
+    const table = /^\s*\[+([^\]]+)\]+/.exec(line)?.[1]?.trim();
+    if (table !== undefined) skipping = table === "assets" || table.startsWith("assets.") || table === "build";
+    if (!skipping) kept.push(line);
+  }
+  return kept.join("\n").replace(/^main\s*=.*$/m, `main = ${JSON.stringify(main)}`);
 }
 
 /** A snapshot made earlier (`--bundle <dir>`, or `--save-bundle`), for A/B runs of two builds. */

@@ -6,7 +6,7 @@
  */
 import { fork } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
-import { sampleCpu } from "./proc.mjs";
+import { sampleCpu, sampleRss } from "./proc.mjs";
 
 export const IDLE_SAMPLE_MS = 2_000;
 
@@ -26,6 +26,7 @@ export function driveClients({ script, params, serverPids, timeoutMs, onCheckpoi
       samples[name] = {
         at: performance.now(),
         cpu: { ...sampleCpu(serverPids), ...sampleCpu({ clients: child.pid }) },
+        rss: sampleRss(serverPids),
       };
     };
     const timer = setTimeout(() => {

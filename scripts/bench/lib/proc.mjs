@@ -45,6 +45,23 @@ export function sampleCpu(pids) {
   );
 }
 
+/** Resident memory of a process (VmRSS), in bytes; null when it is gone. */
+export function rssBytes(pid) {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("VmRSS:"));
+    return line ? Number(line.split(/\s+/)[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** RSS of several named processes at once: { name: bytes }. */
+export function sampleRss(pids) {
+  return Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, rssBytes(pid)]));
+}
+
 export function cmdline(pid) {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean);

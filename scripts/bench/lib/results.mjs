@@ -33,10 +33,18 @@ export function analyseRun({ samples, info }, params, totals = {}) {
   if (done.strays) problems.push(`${done.strays} unknown chat messages`);
   if (done.rateLimited) problems.push(`${done.rateLimited} chat messages refused with RATE_LIMITED`);
   if (done.errorFrames) problems.push(`${done.errorFrames} error frames: ${JSON.stringify(done.errorCodes)}`);
+  const mib = (checkpoint) =>
+    samples[checkpoint]
+      ? Object.fromEntries(Object.entries(samples[checkpoint].rss).map(([k, v]) => [k, v / 2 ** 20]))
+      : {};
   const result = {
     problems,
     connectMs: done.connectMs,
     extensions: done.extensions,
+    latency: done.latency,
+    frames: { received: done.framesReceived, events: done.eventsReceived },
+    roundTrip: info["round-trips"],
+    memoryMiB: { beforeSockets: mib("connecting"), connected: mib("connected"), done: mib("done") },
     idleMicrosPerSecond: perUnit(withTotals(cpuBetween(samples, "connected", "idle")), IDLE_SAMPLE_MS / 1000),
     all: {
       microsPerDelivery: perUnit(withTotals(cpuBetween(samples, "idle", "done")), allDeliveries),
@@ -48,7 +56,11 @@ export function analyseRun({ samples, info }, params, totals = {}) {
     },
   };
   if (samples["creates:done"] && params.creates > 0) {
+    const grown = (name) => samples["creates:done"].rss[name] - samples["creates:start"].rss[name];
     result.creates = {
+      kibPerMeeting: Object.fromEntries(
+        Object.keys(samples["creates:done"].rss).map((n) => [n, grown(n) / 1024 / params.creates]),
+      ),
       microsPerCreate: perUnit(withTotals(cpuBetween(samples, "creates:start", "creates:done")), params.creates),
       wallMsPerCreate: info["creates:done"].wallMs / params.creates,
     };
@@ -66,6 +78,16 @@ export function printRun(label, run) {
     .map(([name, v]) => `${name} ${fmt(v)}`);
   console.log(
     `  ${label}: µs/delivery (window) ${parts.join(", ")}; ${fmt(run.window.deliveriesPerSecond, 0)} deliveries/s`,
+  );
+  const { latency, roundTrip, frames } = run;
+  const server = Object.keys(run.memoryMiB.connected).find(
+    (name) => !name.includes("node ") || name.includes("socket.io"),
+  );
+  console.log(
+    `  ${label}: latency p50 ${fmt(latency?.p50)} / p99 ${fmt(latency?.p99)} / max ${fmt(latency?.max)} ms; ` +
+      `connect ${fmt(run.connectMs, 0)} ms; ${frames.received ? `${fmt(frames.events / frames.received)} events/frame; ` : ""}` +
+      `${server} RSS ${fmt(run.memoryMiB.beforeSockets[server], 1)} → ${fmt(run.memoryMiB.connected[server], 1)} → ${fmt(run.memoryMiB.done[server], 1)} MiB` +
+      (roundTrip ? `; round trip p50 ${fmt(roundTrip.p50)} ms` : ""),
   );
   if (run.creates) {
     const c = Object.entries(run.creates.microsPerCreate)

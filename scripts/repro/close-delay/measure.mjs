@@ -52,20 +52,25 @@ async function measure(baseUrl, echo, close) {
 
 /** Miniflare straight on workerd (no wrangler dev proxy), from the project's or wrangler's own copy. */
 async function startMiniflare(/** @type {string} */ from) {
-  const require = createRequire(from === "wrangler" ? `${ROOT}node_modules/wrangler/package.json` : `${ROOT}package.json`);
+  const require = createRequire(
+    from === "wrangler" ? `${ROOT}node_modules/wrangler/package.json` : `${ROOT}package.json`,
+  );
   const { Miniflare } = await import(require.resolve("miniflare"));
   const port = await freePort([8950, 8969]);
   const mf = new Miniflare({
     modules: true,
     scriptPath: fileURLToPath(new URL("./worker.js", import.meta.url)),
     compatibilityDate: "2026-04-26",
+    // e.g. CLOSE_DELAY_FLAGS=web_socket_manual_reply_to_close to compare the older close handling.
+    compatibilityFlags: (process.env.CLOSE_DELAY_FLAGS ?? "").split(",").filter(Boolean),
     durableObjects: { ROOM: { className: "Room", useSQLite: true } },
     host: "127.0.0.1",
     port,
   });
   const url = await mf.ready;
   const version = require("miniflare/package.json").version;
-  return { baseUrl: url.origin, label: `Miniflare ${version}`, stop: () => mf.dispose() };
+  const flags = process.env.CLOSE_DELAY_FLAGS ? `, flags ${process.env.CLOSE_DELAY_FLAGS}` : "";
+  return { baseUrl: url.origin, label: `Miniflare ${version}${flags}`, stop: () => mf.dispose() };
 }
 
 const runner = process.argv[2] ?? "wrangler";
@@ -83,11 +88,15 @@ try {
       "REST kick (another request)": () => fetch(`${server.baseUrl}/kick`, { method: "POST" }).then((r) => r.text()),
       "REST kick, request kept open 500 ms after close()": () =>
         fetch(`${server.baseUrl}/kick?wait=500`, { method: "POST" }).then((r) => r.text()),
+      "close() in the alarm handler": () =>
+        fetch(`${server.baseUrl}/kick-by-alarm`, { method: "POST" }).then((r) => r.text()),
       "close() in its own webSocketMessage": (/** @type {WebSocket} */ ws) => ws.send("close-me"),
       "close() in its own event after a write": (/** @type {WebSocket} */ ws) => ws.send("close-soon"),
     };
     for (const [name, close] of Object.entries(cases)) {
-      console.log(`${name}, webSocketClose ${echo ? "echoes" : "does not echo"}: ${await measure(server.baseUrl, echo, close)}`);
+      console.log(
+        `${name}, webSocketClose ${echo ? "echoes" : "does not echo"}: ${await measure(server.baseUrl, echo, close)}`,
+      );
     }
   }
 } finally {

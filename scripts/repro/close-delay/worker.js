@@ -5,6 +5,7 @@
  *
  * - GET /ws?echo=0|1         connect (echo: whether webSocketClose calls close() back)
  * - POST /kick               close every socket from this (another) request, like a REST kick
+ * - POST /kick-by-alarm      close every socket from the alarm handler (yet another context)
  * - text frame "close-me"    close the socket from its own webSocketMessage event
  * - text frame "close-soon"  close it from its own event, after an awaited storage write
  */
@@ -20,10 +21,18 @@ export class Room extends DurableObject {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       return new Response("kicked\n");
     }
+    if (url.pathname === "/kick-by-alarm") {
+      await this.ctx.storage.setAlarm(Date.now());
+      return new Response("alarm set\n");
+    }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ echo: url.searchParams.get("echo") !== "0" });
     return new Response(null, { status: 101, webSocket: client });
+  }
+
+  async alarm() {
+    for (const ws of this.ctx.getWebSockets()) ws.close(4003, "kicked from the alarm");
   }
 
   async webSocketMessage(ws, message) {
