@@ -9,7 +9,7 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { describe, expect, it, vi } from "vitest";
 import { getMeeting } from "./helpers/api";
 import { internals } from "./helpers/deliver";
-import { liveMeeting, meetingObject } from "./helpers/sockets";
+import { connect, liveMeeting, meetingObject } from "./helpers/sockets";
 
 const DEFAULT = { audio: true, video: true, screen: false, handRaised: false };
 
@@ -45,6 +45,21 @@ async function rowWritesFor(meetingId: string, participantId: string, updates: o
       writes.mockRestore();
     }
   });
+}
+
+/**
+ * An update handled by the object, whose pending write then dies with an
+ * eviction: afterwards the change lives only in the socket's attachment.
+ */
+async function updateThenEvict(meetingId: string, participantId: string, data: object) {
+  const stub = meetingObject(meetingId);
+  await runInDurableObject(stub, async (room, state) => {
+    const [ws] = state.getWebSockets(participantId);
+    await room.webSocketMessage(ws!, JSON.stringify({ type: "participant:update", data }));
+    internals(room).presence.discard();
+  });
+  await evictDurableObject(stub);
+  return stub;
 }
 
 describe("an update that changes nothing", () => {
@@ -89,13 +104,7 @@ describe("real changes", () => {
   it("survive an eviction that dropped the pending write: GET and the next update start from the latest state", async () => {
     const m = await liveMeeting("Grace");
     const grace = m.guests[0]!;
-    const stub = meetingObject(m.id);
-    await runInDurableObject(stub, async (room, state) => {
-      const [ws] = state.getWebSockets(grace.id);
-      await room.webSocketMessage(ws!, JSON.stringify({ type: "participant:update", data: { handRaised: true } }));
-      internals(room).presence.discard(); // The pending flush dies with the instance.
-    });
-    await evictDurableObject(stub);
+    await updateThenEvict(m.id, grace.id, { handRaised: true });
     expect(await storedState(m.id, grace.id)).toEqual(DEFAULT);
 
     const raised = { ...DEFAULT, handRaised: true };
@@ -109,13 +118,7 @@ describe("real changes", () => {
   it("reach storage by the next alarm at the latest", async () => {
     const m = await liveMeeting("Grace");
     const grace = m.guests[0]!;
-    const stub = meetingObject(m.id);
-    await runInDurableObject(stub, async (room, state) => {
-      const [ws] = state.getWebSockets(grace.id);
-      await room.webSocketMessage(ws!, JSON.stringify({ type: "participant:update", data: { screen: true } }));
-      internals(room).presence.discard();
-    });
-    await evictDurableObject(stub);
+    const stub = await updateThenEvict(m.id, grace.id, { screen: true });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     expect(await storedState(m.id, grace.id)).toEqual({ ...DEFAULT, screen: true });
   });
@@ -123,16 +126,12 @@ describe("real changes", () => {
   it("reach storage when the socket closes, and a reconnect starts from them", async () => {
     const m = await liveMeeting("Grace");
     const grace = m.guests[0]!;
-    const stub = meetingObject(m.id);
-    await runInDurableObject(stub, async (room, state) => {
-      const [ws] = state.getWebSockets(grace.id);
-      await room.webSocketMessage(ws!, JSON.stringify({ type: "participant:update", data: { video: false } }));
-      internals(room).presence.discard();
-    });
-    await evictDurableObject(stub);
+    const stub = await updateThenEvict(m.id, grace.id, { video: false });
     grace.socket.close();
     await m.host.socket.next("meeting:participant-left");
     await evictDurableObject(stub);
     expect(await storedState(m.id, grace.id)).toEqual({ ...DEFAULT, video: false });
+    const again = await connect(m.id, grace.sessionToken);
+    expect(again.frames[0]!.data.self.state).toEqual({ ...DEFAULT, video: false });
   });
 });

@@ -19,7 +19,7 @@
  *
  *   node scripts/bench/create.mjs [--creates 10000] [--concurrency 16] [--cpu-requests 1000]
  *     [--rounds 2] [--before-ref <git ref> | --before <dir>] [--bundle <dir>] [--save-bundle <dir>]
- *     [--idle-seconds 15] [--json <file>]
+ *     [--idle-seconds 15] [--only floor,before,after] [--json <file>]
  *
  * Everything on 127.0.0.1, ports 8700-8799; each server is started and
  * stopped here, with a throwaway state directory.
@@ -44,6 +44,7 @@ const opts = options({
   bundle: "",
   saveBundle: "",
   idleSeconds: 15,
+  only: "",
   json: "",
 });
 const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
@@ -189,7 +190,8 @@ async function load({ total, concurrency, send }) {
         statuses[response.status] = (statuses[response.status] ?? 0) + 1;
         latencies.push(performance.now() - sentAt);
       } catch (error) {
-        const reason = String(error?.cause?.code ?? error?.cause?.message ?? error?.message ?? error);
+        const cause = error?.cause;
+        const reason = `${cause?.code ?? error?.name}: ${cause?.message ?? error?.message ?? error}`;
         drops[reason] = (drops[reason] ?? 0) + 1;
       }
     }
@@ -255,11 +257,32 @@ async function inviteTokens(url, count) {
   return tokens;
 }
 
+/** workerd's error lines, counted by their message (stack lines dropped): they are thousands under memory pressure. */
+function stderrCounter() {
+  const counts = {};
+  let partial = "";
+  const onStderr = (chunk) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) {
+      if (!line.trim() || line.startsWith("stack:")) continue;
+      const key = line
+        .replace(/wdErrId = \S+/, "")
+        .replace(/\s+/g, " ")
+        .slice(0, 240);
+      counts[key] = (counts[key] ?? 0) + 1;
+    }
+  };
+  return { counts, onStderr };
+}
+
 async function measure(name, bundle, isMeetTime) {
+  const stderr = stderrCounter();
   const server = await startMiniflare({
     clients: PARTICIPANTS,
     scriptPath: bundle.scriptPath,
     configPath: bundle.configPath,
+    onStderr: stderr.onStderr,
   });
   const pid = Object.values(server.pids)[0];
   try {
@@ -295,14 +318,14 @@ async function measure(name, bundle, isMeetTime) {
     rss.peak = Math.max(rss.peak, rss.end ?? 0);
     await sleep(opts.idleSeconds * 1000);
     rss.idle = rssMiB(pid);
-    return { name, cpu, run, rss };
+    return { name, cpu, run, rss, stderr: stderr.counts };
   } finally {
     await server.stop();
   }
 }
 
 function report(result) {
-  const { name, cpu, run, rss } = result;
+  const { name, cpu, run, rss, stderr } = result;
   const cpuText = Object.entries(cpu)
     .map(([k, v]) => `${k} ${round(v, 0)} µs`)
     .join(", ");
@@ -317,6 +340,7 @@ function report(result) {
       `after ${opts.idleSeconds} s idle ${round(rss.idle ?? 0)}; ` +
       `${round(((rss.end - rss.start) * 1024) / run.total, 1)} KiB per meeting`,
   );
+  for (const [line, count] of Object.entries(stderr)) console.log(`    workerd stderr ${count} × ${line}`);
 }
 
 // ---------------------------------------------------------------- main
@@ -327,7 +351,11 @@ try {
   const after = opts.bundle ? usingBundle(opts.bundle) : snapshot(ROOT, opts.saveBundle || join(scratch, "after"));
   const before = opts.before ? usingBundle(opts.before) : opts.beforeRef ? snapshotOfRef(opts.beforeRef) : null;
   const floor = floorSnapshot();
-  const variants = [["floor", floor, false], ...(before ? [["before", before, true]] : []), ["after", after, true]];
+  const variants = [
+    ["floor", floor, false],
+    ...(before ? [["before", before, true]] : []),
+    ["after", after, true],
+  ].filter(([name]) => !opts.only || opts.only.split(",").includes(name));
   const results = Object.fromEntries(variants.map(([name]) => [name, []]));
   for (let round_ = 1; round_ <= opts.rounds; round_++) {
     console.log(`round ${round_} of ${opts.rounds} (load ${loadAverage()})`);
@@ -350,7 +378,7 @@ try {
       `    load run: µs/create ${stat(name, (r) => r.run.cpuPerCreate)}, req/s ${stat(name, (r) => r.run.perSecond)}`,
     );
   }
-  for (const name of ["before", "after"].filter((n) => results[n])) {
+  for (const name of ["before", "after"].filter((n) => results[n] && results.floor)) {
     const ratios = results[name].map((r, i) => r.cpu.create / results.floor[i].cpu.create);
     const loadRatios = results[name].map((r, i) => r.run.cpuPerCreate / results.floor[i].run.cpuPerCreate);
     console.log(
@@ -358,7 +386,7 @@ try {
         `in the load run ${round(median(loadRatios), 2)} (${loadRatios.map((r) => round(r, 2)).join(", ")})`,
     );
   }
-  for (const run of results.after) {
+  for (const run of results.after ?? []) {
     if ((run.run.statuses[500] ?? 0) > 0 || run.run.dropped > 0) exitCode = 1;
   }
   if (exitCode) console.log("FAILED: the working tree answered 500 or dropped connections under load");

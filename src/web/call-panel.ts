@@ -14,6 +14,8 @@ import { videoGrid } from "./video-grid";
 export interface CallOptions {
   /** Only TURN-relayed paths (`?relay=1`): proves a TURN server works. */
   relayOnly: boolean;
+  /** A lower mesh cap (`?maxPeers=2`), for thin connections; undefined keeps the SDK's 6. */
+  maxPeers?: number;
 }
 
 export interface CallPanel {
@@ -73,6 +75,7 @@ export function callPanel(
 ): CallPanel {
   const call = new MeshCall(conn, {
     media: MEDIA,
+    ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers }),
     ...(options.relayOnly ? { iceTransportPolicy: "relay" } : {}),
   });
   const grid = videoGrid(seat.participantId);

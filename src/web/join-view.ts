@@ -4,6 +4,7 @@
  * name, and redeems the invite for a seat. The token travels in the URL
  * fragment, so it never reaches a server log.
  */
+import { MeetTimeError } from "../client/errors";
 import type { MeetTime } from "../client/meettime";
 import { h, labelled } from "./dom";
 import { describeError } from "./messages";
@@ -32,12 +33,13 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
   const displayName = h("input", { name: "displayName", required: true, maxlength: 80, autocomplete: "name" });
   const error = h("p", { class: "notice error", role: "alert" });
   const submit = h("button", { type: "submit" }, "Join meeting");
+  const nameField = labelled("Your name", displayName, "Shown to everyone in the meeting.");
   const form = h(
     "form",
     { class: "panel", "aria-labelledby": "join-heading" },
     heading,
     about,
-    labelled("Your name", displayName, "Shown to everyone in the meeting."),
+    nameField,
     error,
     h("div", { class: "actions" }, submit),
   );
@@ -48,11 +50,16 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
       heading.textContent = `Join “${meeting.title}”`;
       const at = new Date(meeting.scheduledAt);
       about.textContent = `${formatInZone(at, browserTimeZone())} your time (${formatInZone(at, meeting.timezone)} in ${meeting.timezone}).`;
-      if (meeting.status === "ended") error.textContent = "The host has ended this meeting.";
+      if (meeting.status === "ended") {
+        error.textContent = "The host has ended this meeting.";
+        nameField.hidden = submit.hidden = true;
+      }
     })
     .catch((caught) => {
       about.textContent = "";
       error.textContent = describeError(caught);
+      // A spent, expired or unknown invite cannot become valid by typing a name; a network error can pass.
+      if (caught instanceof MeetTimeError && caught.status >= 400) nameField.hidden = submit.hidden = true;
     });
 
   form.addEventListener("submit", async (event) => {

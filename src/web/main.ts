@@ -6,7 +6,8 @@
  * - `#meeting=<id>` or nothing, with a seat stored in this tab: the meeting;
  * - otherwise: the create page.
  * `?relay=1` forces every call through TURN (`iceTransportPolicy: "relay"`),
- * to check that a TURN server works.
+ * to check that a TURN server works; `?maxPeers=1..5` lowers the mesh's cap
+ * (thin connections; tests). Invite links made on the page carry both.
  */
 import { MeetTime } from "../client/meettime";
 import type { CallOptions } from "./call-panel";
@@ -18,8 +19,12 @@ import { loadSeat, type Seat, saveSeat } from "./seat";
 
 const mt = new MeetTime();
 const main = document.getElementById("main") as HTMLElement;
+const query = new URLSearchParams(location.search);
+/** The mesh's cap can only be lowered (every member must use the same one to agree on who is in the video). */
+const maxPeers = Number(query.get("maxPeers"));
 const callOptions: CallOptions = {
-  relayOnly: new URLSearchParams(location.search).get("relay") === "1",
+  relayOnly: query.get("relay") === "1",
+  ...(Number.isInteger(maxPeers) && maxPeers >= 1 && maxPeers < 6 ? { maxPeers } : {}),
 };
 let meeting: MeetingView | null = null;
 

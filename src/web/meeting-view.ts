@@ -142,8 +142,8 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
     renderParticipants();
     if (change.state !== "closed" || disposed) return;
     call.stop();
-    leave.disabled = true;
-    hostActions?.remove();
+    // What stays is what is still true: the title, the time and the chat so far.
+    element.classList.add("closed");
     const { text, keepSeat } = closedMessage(change, seat.role, kickReason);
     if (!keepSeat) forgetSeat();
     replaceChildren(

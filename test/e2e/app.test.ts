@@ -12,7 +12,7 @@
  */
 import { existsSync } from "node:fs";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { api, baseUrl } from "./client";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -164,8 +164,12 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
     pageErrors.length = 0;
   });
 
+  // Each test's people hang up before the next test's arrive: two cores, no background calls.
+  afterEach(async () => {
+    for (const context of contexts.splice(0)) await context.close().catch(() => {});
+  });
+
   afterAll(async () => {
-    for (const context of contexts) await context.close().catch(() => {});
     await browser?.close();
   });
 
@@ -206,6 +210,16 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
     const graceSeat = await seatOf(grace);
     const linusSeat = await seatOf(linus);
     expect(grace.url()).not.toContain("join=");
+
+    // A guest's calendar link is a read-only calendar token's feed, not her session token.
+    await grace.getByRole("button", { name: "Get calendar link" }).click();
+    const calendarLink = grace.getByRole("textbox", { name: "Calendar link" });
+    await calendarLink.waitFor({ timeout: WAIT_MS });
+    const calendarUrl = new URL(await calendarLink.inputValue());
+    expect(calendarUrl.searchParams.get("token")).not.toBe(graceSeat.token);
+    const feed = await fetch(calendarUrl);
+    expect(feed.status).toBe(200);
+    expect(await feed.text()).toContain("SUMMARY:Design review");
 
     // Everyone sees three people and three moving videos.
     for (const page of [host, grace, linus]) {
@@ -298,6 +312,33 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
     await sees(host, "The host ended the meeting.");
     await sees(linusAgain, "The host ended the meeting.");
     expect(await linusAgain.locator(".video-grid video").count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("says who is left out of the video beyond the mesh's cap", { timeout: 120_000 }, async () => {
+    const [host, grace, linus] = [
+      await person("Europe/Berlin"),
+      await person("America/New_York"),
+      await person("Asia/Tokyo"),
+    ];
+    // A cap of 1 peer (2 people) stands in for the default 6, which would take 8 browsers to pass.
+    await createMeeting(host, `${baseUrl()}/app/?maxPeers=1`, "Small call");
+    const [graceInvite, linusInvite] = [await createInvite(host), await createInvite(host)];
+    await join(grace, graceInvite, "Grace", "Small call");
+    await playsVideos(grace, 2);
+    await join(linus, linusInvite, "Linus", "Small call");
+    await sees(host, "Not in the video: Linus. They can still chat.");
+    await sees(linus, /The video call holds 2 people .* it is full: you are in the meeting for chat/);
+    expect(await linus.locator(".video-grid .tile").count()).toBe(1);
+    await sendChat(linus, "I can only chat");
+    await waitForChat(host, ["I can only chat"]);
+
+    // Someone leaves the video; the next in line gets it.
+    await grace.getByRole("button", { name: "Leave meeting" }).click();
+    await sees(grace, "You left the meeting.");
+    await playsVideos(linus, 2);
+    await playsVideos(host, 2);
+    expect(await host.locator(".call .notice").textContent()).toBe("");
     expect(pageErrors).toEqual([]);
   });
 

@@ -24,6 +24,8 @@ export class DeliveryTracker {
     this.messageCount = messageCount;
     this.measureFrom = measureFrom;
     this.sentAt = new Float64Array(messageCount);
+    this.firstAt = new Float64Array(messageCount);
+    this.lastAt = new Float64Array(messageCount);
     this.latencies = [];
     this.counts = new Uint16Array(messageCount);
     this.seen = Array.from({ length: clientCount }, () => new Uint8Array(messageCount));
@@ -45,11 +47,29 @@ export class DeliveryTracker {
     }
     this.seen[client][k] = 1;
     this.deliveries++;
-    if (k >= this.measureFrom) this.latencies.push(performance.now() - this.sentAt[k]);
+    const now = performance.now();
+    if (k >= this.measureFrom) this.latencies.push(now - this.sentAt[k]);
+    if (this.counts[k] === 0) this.firstAt[k] = now;
     if (++this.counts[k] === this.clientCount) {
+      this.lastAt[k] = now;
       this.completed++;
       for (const wake of this.waiters.splice(0)) wake();
     }
+  }
+
+  /**
+   * Where a message's time goes, over the measured messages: until its
+   * first recipient has it (handling, storage, waiting behind earlier
+   * messages), and from then until its last recipient has it (the fan-out).
+   */
+  fanOut() {
+    const first = [];
+    const spread = [];
+    for (let k = this.measureFrom; k < this.messageCount; k++) {
+      first.push(this.firstAt[k] - this.sentAt[k]);
+      spread.push(this.lastAt[k] - this.firstAt[k]);
+    }
+    return { firstDelivery: percentiles(first), fanOutSpread: percentiles(spread) };
   }
 
   /** Resolves at the next completed message, or after `ms`. */
@@ -182,6 +202,7 @@ export async function runChatPhases({ tracker, clients, params, send, counters }
     duplicates: tracker.duplicates,
     strays: tracker.strays,
     latency: percentiles(tracker.latencies),
+    ...tracker.fanOut(),
     ...counters(),
   });
 }

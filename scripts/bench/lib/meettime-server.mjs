@@ -145,14 +145,16 @@ export async function startWrangler({ clients, configPath, vars: extraVars }) {
   });
 }
 
-export async function startMiniflare({ clients, scriptPath, configPath, vars: extraVars }) {
+/** `onStderr(chunk)`, if given, receives workerd's error output instead of this terminal. */
+export async function startMiniflare({ clients, scriptPath, configPath, vars: extraVars, onStderr }) {
   const port = await freePort(HTTP_PORTS);
   const persistDir = mkdtempSync(join(tmpdir(), "meettime-bench-state-"));
   const host = fork(join(ROOT, "scripts/bench/miniflare-host.mjs"), [], {
     cwd: ROOT,
     env: QUIET_ENV,
-    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    stdio: ["ignore", "ignore", onStderr ? "pipe" : "inherit", "ipc"],
   });
+  if (onStderr) host.stderr.on("data", onStderr);
   const stop = async () => {
     const all = [host.pid, ...descendants(host.pid)];
     if (host.connected) host.send({ stop: true });

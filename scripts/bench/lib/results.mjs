@@ -42,6 +42,8 @@ export function analyseRun({ samples, info }, params, totals = {}) {
     connectMs: done.connectMs,
     extensions: done.extensions,
     latency: done.latency,
+    firstDelivery: done.firstDelivery,
+    fanOutSpread: done.fanOutSpread,
     frames: { received: done.framesReceived, events: done.eventsReceived },
     roundTrip: info["round-trips"],
     memoryMiB: { beforeSockets: mib("connecting"), connected: mib("connected"), done: mib("done") },
@@ -88,6 +90,11 @@ export function printRun(label, run) {
       `connect ${fmt(run.connectMs, 0)} ms; ${frames.received ? `${fmt(frames.events / frames.received)} events/frame; ` : ""}` +
       `${server} RSS ${fmt(run.memoryMiB.beforeSockets[server], 1)} → ${fmt(run.memoryMiB.connected[server], 1)} → ${fmt(run.memoryMiB.done[server], 1)} MiB` +
       (roundTrip ? `; round trip p50 ${fmt(roundTrip.p50)} ms` : ""),
+  );
+  const { firstDelivery: first, fanOutSpread: spread } = run;
+  console.log(
+    `  ${label}: to the first recipient p50 ${fmt(first?.p50)} / p99 ${fmt(first?.p99)} ms; ` +
+      `first to last recipient p50 ${fmt(spread?.p50)} / p99 ${fmt(spread?.p99)} ms`,
   );
   if (run.creates) {
     const c = Object.entries(run.creates.microsPerCreate)

@@ -18,6 +18,20 @@ const CONFIG = fileURLToPath(new URL("./wrangler.toml", import.meta.url));
 const GIVE_UP_MS = 20_000;
 
 /**
+ * Another client that sends a frame every 200 ms, keeping the object busy.
+ * @param {string} baseUrl
+ */
+async function busyNeighbour(baseUrl) {
+  const ws = new WebSocket(`${baseUrl.replace("http", "ws")}/ws?echo=1&neighbour=1`);
+  await new Promise((resolve) => ws.once("open", resolve));
+  const timer = setInterval(() => ws.send("hello"), 200);
+  return () => {
+    clearInterval(timer);
+    ws.terminate();
+  };
+}
+
+/**
  * Connects, closes the socket the way `close` says, and returns the milliseconds
  * from the close frame's arrival to the client's `close` event.
  * @param {string} baseUrl
@@ -88,6 +102,11 @@ try {
       "REST kick (another request)": () => fetch(`${server.baseUrl}/kick`, { method: "POST" }).then((r) => r.text()),
       "REST kick, request kept open 500 ms after close()": () =>
         fetch(`${server.baseUrl}/kick?wait=500`, { method: "POST" }).then((r) => r.text()),
+      "REST kick while another client keeps the object busy": async () => {
+        const stop = await busyNeighbour(server.baseUrl);
+        await fetch(`${server.baseUrl}/kick-one`, { method: "POST" }).then((r) => r.text());
+        setTimeout(stop, GIVE_UP_MS - 1000);
+      },
       "close() in the alarm handler": () =>
         fetch(`${server.baseUrl}/kick-by-alarm`, { method: "POST" }).then((r) => r.text()),
       "close() in its own webSocketMessage": (/** @type {WebSocket} */ ws) => ws.send("close-me"),

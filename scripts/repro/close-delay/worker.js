@@ -5,6 +5,7 @@
  *
  * - GET /ws?echo=0|1         connect (echo: whether webSocketClose calls close() back)
  * - POST /kick               close every socket from this (another) request, like a REST kick
+ * - POST /kick-one           the same, sparing the busy neighbour (GET /ws?neighbour=1)
  * - POST /kick-by-alarm      close every socket from the alarm handler (yet another context)
  * - text frame "close-me"    close the socket from its own webSocketMessage event
  * - text frame "close-soon"  close it from its own event, after an awaited storage write
@@ -21,13 +22,23 @@ export class Room extends DurableObject {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       return new Response("kicked\n");
     }
+    if (url.pathname === "/kick-one") {
+      // Every socket but the busy neighbour's.
+      for (const ws of this.ctx.getWebSockets()) {
+        if (!ws.deserializeAttachment()?.neighbour) ws.close(4003, "kicked from a REST request");
+      }
+      return new Response("kicked\n");
+    }
     if (url.pathname === "/kick-by-alarm") {
       await this.ctx.storage.setAlarm(Date.now());
       return new Response("alarm set\n");
     }
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ echo: url.searchParams.get("echo") !== "0" });
+    server.serializeAttachment({
+      echo: url.searchParams.get("echo") !== "0",
+      neighbour: url.searchParams.has("neighbour"),
+    });
     return new Response(null, { status: 101, webSocket: client });
   }
 
