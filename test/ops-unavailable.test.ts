@@ -56,6 +56,7 @@ describe("classifying the runtime's errors", () => {
       new Error("Durable Object's isolate exceeded its memory limit and was reset."),
     ],
     ["a reset object", new Error("Durable Object reset because its code was updated.")],
+    ["the runtime's internal error", new Error("internal error; reference = pt6modarpai9gpc74p5qpt5h")],
   ])("treats %s as transient", (_, error) => {
     expect(isTransientRuntimeError(error)).toBe(true);
   });

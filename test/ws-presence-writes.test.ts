@@ -94,6 +94,18 @@ describe("real changes", () => {
     expect(await storedState(m.id, grace.id)).toEqual({ ...DEFAULT, audio: false });
   });
 
+  it("are stored by the time they are acknowledged, so an acknowledged state survives a crash", async () => {
+    const m = await liveMeeting("Grace", "Linus");
+    const [grace, linus] = m.guests;
+    const [graceAck, linusAck] = await Promise.all([
+      grace!.socket.request({ type: "participant:update", data: { handRaised: true } }),
+      linus!.socket.request({ type: "participant:update", data: { video: false } }),
+    ]);
+    expect([graceAck.type, linusAck.type]).toEqual(["ack", "ack"]);
+    expect(await storedState(m.id, grace!.id)).toEqual({ ...DEFAULT, handRaised: true });
+    expect(await storedState(m.id, linus!.id)).toEqual({ ...DEFAULT, video: false });
+  });
+
   it("write nothing when they end where storage already is", async () => {
     const m = await liveMeeting("Grace");
     const grace = m.guests[0]!;

@@ -15,13 +15,13 @@
  * alternated there, concurrency 16), run as a child with small counts.
  *
  * MeetTime is the deploy bundle on one workerd through Miniflare (no dev
- * proxy), its clients offering `meettime.v2` unless `--v2 0`. Runs
+ * proxy). Runs
  * broadcast.mjs and socketio-baseline.mjs with --runs 1 and prints a
  * Markdown table: medians of the rounds, ranges in brackets, the ratio of
  * the medians. Everything on 127.0.0.1.
  *
  *   npm run bench:compare -- [--rounds 3] [--rate 200] [--messages 2000] [--warmup 400]
- *     [--sizes 50,200] [--round-trips 40] [--v2 1] [--creates 2000] [--mode miniflare|wrangler]
+ *     [--sizes 50,200] [--round-trips 40] [--creates 2000] [--mode miniflare|wrangler]
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -39,7 +39,6 @@ const opts = options({
   warmup: 400,
   sizes: "50,200",
   roundTrips: 40,
-  v2: 1,
   creates: 2000,
   meetingsForMemory: 300,
 });
@@ -47,6 +46,8 @@ const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const work = mkdtempSync(join(tmpdir(), "meettime-compare-"));
 /** The server's own processes in each mode: every workerd of it. */
 const SERVER = { miniflare: "workerd (miniflare)", wrangler: "workerd total" };
+/** The process whose memory is the meeting's: under wrangler dev, the user worker (not the dev proxy). */
+const MEMORY = { miniflare: "workerd (miniflare)", wrangler: "workerd user worker" };
 const SOCKET_IO = "node socket.io server";
 const sizes = opts.sizes.split(",").map(Number);
 
@@ -65,7 +66,7 @@ function pair(label, load, round_, meettimeExtra = []) {
   const bundle = round_ === 1 && label === firstLabel ? ["--save-bundle", bundleDir] : ["--bundle", bundleDir];
   const meettime = run(
     "broadcast.mjs",
-    ["--runs", 1, "--mode", opts.mode, "--v2", opts.v2, ...load, ...meettimeExtra, ...bundle],
+    ["--runs", 1, "--mode", opts.mode, ...load, ...meettimeExtra, ...bundle],
     join(work, `mt-${label}-${round_}.json`),
   ).modes[opts.mode].runs[0];
   const socketio = run("socketio-baseline.mjs", ["--runs", 1, ...load], join(work, `sio-${label}-${round_}.json`))
@@ -157,7 +158,7 @@ function row(name, label, pick, digits = 2, unit = "") {
   rows.push([name, mt.text, sio.text, `${fmt(mt.median / sio.median)}×`]);
 }
 const serverName = (side) => (side === "meettime" ? SERVER[opts.mode] : SOCKET_IO);
-const mainServerName = (side) => (side === "meettime" ? "workerd (miniflare)" : SOCKET_IO);
+const mainServerName = (side) => (side === "meettime" ? MEMORY[opts.mode] : SOCKET_IO);
 for (const clients of sizes) {
   const label = `chat-${clients}`;
   const perSecond = clients * opts.rate;
@@ -199,14 +200,12 @@ row(
 row("chat round trip between two participants: p50", "roundTrip", (r) => r.roundTrip?.p50, 2, " ms");
 row("chat round trip: p99", "roundTrip", (r) => r.roundTrip?.p99, 2, " ms");
 
-console.log(`\n## MeetTime (${opts.mode}, ${opts.v2 ? "meettime.v2 clients" : "1.0 clients"}) vs Socket.IO`);
+console.log(`\n## MeetTime (${opts.mode}) vs Socket.IO`);
 console.log(`${opts.rounds} alternating round(s), load average at each round's start: ${loadSeen.join(" | ")}\n`);
 console.log("| scenario | MeetTime | Socket.IO | ratio of medians |");
 console.log("|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
-const events = (results[big] ?? []).map((p) => p.meettime.frames.events / p.meettime.frames.received);
-console.log(`\nMeetTime events per frame, ${big}: ${events.map((e) => fmt(e)).join(", ")}`);
-const perMeeting = (results[big] ?? []).map((p) => p.meettime.creates?.kibPerMeeting?.[SERVER[opts.mode]]);
+const perMeeting = (results[big] ?? []).map((p) => p.meettime.creates?.kibPerMeeting?.[MEMORY[opts.mode]]);
 console.log(
   `MeetTime RSS per idle meeting object (${opts.meetingsForMemory} creates): ${stat(perMeeting, 0, " KiB").text}`,
 );

@@ -257,6 +257,22 @@ async function inviteTokens(url, count) {
   return tokens;
 }
 
+/** What makes two error lines the same: our JSON log lines by level, event, status and error; others by text. */
+function stderrKey(line) {
+  const anonymous = (text) =>
+    String(text)
+      .replace(/reference = \w+|wdErrId = \w+/g, "…")
+      .replace(/[0-9a-f]{16,}/g, "…")
+      .replace(/\s+/g, " ")
+      .slice(0, 200);
+  try {
+    const { level, event, status, action, error } = JSON.parse(line);
+    return [level, event, action, status, error && anonymous(error)].filter(Boolean).join(" ");
+  } catch {
+    return anonymous(line);
+  }
+}
+
 /** workerd's error lines, counted by their message (stack lines dropped): they are thousands under memory pressure. */
 function stderrCounter() {
   const counts = {};
@@ -266,10 +282,7 @@ function stderrCounter() {
     partial = lines.pop() ?? "";
     for (const line of lines) {
       if (!line.trim() || line.startsWith("stack:")) continue;
-      const key = line
-        .replace(/wdErrId = \S+/, "")
-        .replace(/\s+/g, " ")
-        .slice(0, 240);
+      const key = stderrKey(line);
       counts[key] = (counts[key] ?? 0) + 1;
     }
   };
@@ -305,7 +318,14 @@ async function measure(name, bundle, isMeetTime) {
       cpu.join = await cpuPerRequest(pid, opts.cpuRequests, (i) =>
         fetch(`${url}/api/meetings/join`, json({ token: tokens[i], displayName: `Guest ${i}` })),
       );
+    } else {
+      const { id } = await post(`${url}/create`, { title: "read" });
+      const read = () => fetch(`${url}/read/${id}`, { signal: AbortSignal.timeout(60_000) });
+      await load({ total: 200, concurrency: opts.concurrency, send: read });
+      cpu.get = await cpuPerRequest(pid, opts.cpuRequests, read);
     }
+    // `--creates 0`: CPU per request only, no load run.
+    if (opts.creates === 0) return { name, cpu, run: null, rss: null, stderr: stderr.counts };
     const rss = { start: rssMiB(pid), peak: 0 };
     const sampler = setInterval(() => {
       rss.peak = Math.max(rss.peak, rssMiB(pid) ?? 0);
@@ -330,6 +350,8 @@ function report(result) {
     .map(([k, v]) => `${k} ${round(v, 0)} µs`)
     .join(", ");
   console.log(`  ${name}: CPU per request ${cpuText}`);
+  for (const [line, count] of Object.entries(stderr)) console.log(`    workerd stderr ${count} × ${line}`);
+  if (!run) return;
   console.log(
     `    ${run.total} creates at concurrency ${opts.concurrency}: ${round(run.perSecond, 0)}/s, p50 ${round(run.p50)} ms, ` +
       `p99 ${round(run.p99)} ms, CPU ${round(run.cpuPerCreate, 0)} µs/create, statuses ${JSON.stringify(run.statuses)}, ` +
@@ -340,7 +362,6 @@ function report(result) {
       `after ${opts.idleSeconds} s idle ${round(rss.idle ?? 0)}; ` +
       `${round(((rss.end - rss.start) * 1024) / run.total, 1)} KiB per meeting`,
   );
-  for (const [line, count] of Object.entries(stderr)) console.log(`    workerd stderr ${count} × ${line}`);
 }
 
 // ---------------------------------------------------------------- main
@@ -372,22 +393,25 @@ try {
     return `${round(median(values), 0)} [${round(Math.min(...values), 0)}-${round(Math.max(...values), 0)}]`;
   };
   for (const [name, , isMeetTime] of variants) {
-    const kinds = isMeetTime ? ["create", "get", "join"] : ["create"];
+    const kinds = isMeetTime ? ["create", "get", "join"] : ["create", "get"];
     console.log(`  ${name}: µs per request ${kinds.map((k) => `${k} ${stat(name, (r) => r.cpu[k])}`).join(", ")}`);
+    if (opts.creates === 0) continue;
     console.log(
       `    load run: µs/create ${stat(name, (r) => r.run.cpuPerCreate)}, req/s ${stat(name, (r) => r.run.perSecond)}`,
     );
   }
   for (const name of ["before", "after"].filter((n) => results[n] && results.floor)) {
     const ratios = results[name].map((r, i) => r.cpu.create / results.floor[i].cpu.create);
-    const loadRatios = results[name].map((r, i) => r.run.cpuPerCreate / results.floor[i].run.cpuPerCreate);
-    console.log(
-      `  ${name} / floor, CPU per create: ${round(median(ratios), 2)} (${ratios.map((r) => round(r, 2)).join(", ")}); ` +
-        `in the load run ${round(median(loadRatios), 2)} (${loadRatios.map((r) => round(r, 2)).join(", ")})`,
-    );
+    const getRatios = results[name].map((r, i) => r.cpu.get / results.floor[i].cpu.get);
+    const list = (values) => `${round(median(values), 2)} (${values.map((r) => round(r, 2)).join(", ")})`;
+    const inLoad =
+      opts.creates === 0
+        ? ""
+        : `; in the load run ${list(results[name].map((r, i) => r.run.cpuPerCreate / results.floor[i].run.cpuPerCreate))}`;
+    console.log(`  ${name} / floor, CPU per create: ${list(ratios)}${inLoad}; per GET: ${list(getRatios)}`);
   }
   for (const run of results.after ?? []) {
-    if ((run.run.statuses[500] ?? 0) > 0 || run.run.dropped > 0) exitCode = 1;
+    if (run.run && ((run.run.statuses[500] ?? 0) > 0 || run.run.dropped > 0)) exitCode = 1;
   }
   if (exitCode) console.log("FAILED: the working tree answered 500 or dropped connections under load");
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, results }, null, 2));

@@ -3,8 +3,7 @@
  * CPU never mixes with the server's: creates one meeting, invites and joins
  * every guest, connects host + guests over WebSocket (`ws`), drives the chat
  * phases of lib/load.mjs, then the chat round trips, then times the
- * create-meeting path. With `v2` the clients offer the `meettime.v2`
- * subprotocol and unpack the batched frames (a JSON array of events) it allows.
+ * create-meeting path.
  */
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
@@ -61,8 +60,6 @@ const bearerTokens = [hostToken, ...sessions];
 
 const tracker = new DeliveryTracker(params.clients, params.messages, params.warmup);
 let participantJoinedFrames = 0;
-let framesReceived = 0;
-let eventsReceived = 0;
 let errorFrames = 0;
 let rateLimited = 0;
 const errorCodes = {};
@@ -70,18 +67,9 @@ const wsBase = base.replace(/^http/, "ws");
 
 const roundTrips = new RoundTrips((client, text) => sendChat(client, text));
 
-/** Counts what matters without a full JSON parse per single-event frame: the chat text, errors, joins. */
+/** Counts what matters without a full JSON parse per frame: the chat text, errors, joins. */
 function onFrame(client, raw) {
   const text = raw.toString();
-  framesReceived++;
-  if (text.startsWith("[")) {
-    // A batched frame (meettime.v2): every event in it, in order.
-    for (const event of JSON.parse(text)) onEvent(client, JSON.stringify(event));
-  } else onEvent(client, text);
-}
-
-function onEvent(client, text) {
-  eventsReceived++;
   if (text.startsWith('{"type":"chat:new-message"')) {
     const k = messageIndex(text);
     if (k >= 0 || !roundTrips.receive(client, JSON.parse(text).data.text)) tracker.deliver(client, k);
@@ -99,13 +87,10 @@ function connect(token, client) {
   return new Promise((resolve, reject) => {
     // No permessage-deflate: the Socket.IO baseline does not compress either (its default).
     const url = `${wsBase}/api/meetings/${meeting.id}/ws?token=${token}`;
-    const ws = new WebSocket(url, params.v2 ? ["meettime.v2", "meettime"] : [], { perMessageDeflate: false });
+    const ws = new WebSocket(url, { perMessageDeflate: false });
     const timer = setTimeout(() => reject(new Error(`client ${client} not connected within 30 s`)), 30_000);
     ws.once("error", reject);
     ws.once("unexpected-response", (_req, res) => reject(new Error(`upgrade refused: ${res.statusCode}`)));
-    ws.once("open", () => {
-      if (params.v2 && ws.protocol !== "meettime.v2") reject(new Error(`server answered "${ws.protocol}"`));
-    });
     ws.on("message", (raw, isBinary) => {
       if (!isBinary && raw.toString().startsWith('{"type":"meeting:joined"')) {
         clearTimeout(timer);
@@ -139,8 +124,6 @@ await runChatPhases({
     errorCodes,
     connectMs,
     extensions: sockets[0].extensions,
-    framesReceived,
-    eventsReceived,
   }),
 });
 if (params.roundTrips > 0) await checkpoint("round-trips", await roundTrips.run(params.roundTrips));

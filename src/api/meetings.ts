@@ -22,7 +22,6 @@ import {
   KickBody,
   MEETING_ID_PATTERN,
   MintTokensBody,
-  Subprotocol,
   WebSocketQuery,
 } from "../protocol/schemas";
 import { isTransientRuntimeError } from "../runtime-errors";
@@ -42,18 +41,16 @@ export function meetingStub(env: Env, meetingId: string) {
 }
 
 /**
- * The token of a WebSocket upgrade: `?token=`, or the subprotocol list
- * `meettime, <token>` (or `meettime.v2, meettime, <token>`): the first
- * offered entry that is not one of ours. A client that offers one of ours
- * gets the newest it offered answered, even when its token came in the
- * query: a browser fails a handshake whose offered subprotocols all go unanswered.
+ * The token of a WebSocket upgrade: `?token=`, or the subprotocol pair
+ * `meettime, <token>`. A client that offers `meettime` gets it answered even
+ * when its token came in the query: a browser fails a handshake whose offered
+ * subprotocols all go unanswered.
  */
 function socketToken(queryToken: string | undefined, protocolHeader: string | undefined) {
   const protocols = (protocolHeader ?? "").split(",").map((p) => p.trim());
-  const ours = Subprotocol.options.filter((name) => protocols.includes(name));
-  const offered = protocols.find((p) => p !== "" && !Subprotocol.safeParse(p).success);
-  const token = queryToken || (ours.length > 0 ? offered : undefined);
-  return { token, subprotocol: ours[0] };
+  const offersMeettime = protocols[0] === "meettime";
+  const token = queryToken || (offersMeettime && protocols[1] ? protocols[1] : undefined);
+  return { token, answerSubprotocol: offersMeettime };
 }
 
 /** Headers by which the worker speaks to the meeting object; a client's own copies are dropped. */
@@ -210,7 +207,7 @@ export const meetings = new Hono<{ Bindings: Env }>()
 
   .get(`/${MEETING_ID_PARAM}/ws`, validate("query", WebSocketQuery), async (c) => {
     const { since, token: queryToken } = c.req.valid("query");
-    const { token, subprotocol } = socketToken(queryToken, c.req.header("sec-websocket-protocol"));
+    const { token, answerSubprotocol } = socketToken(queryToken, c.req.header("sec-websocket-protocol"));
     const claims = await verifyMeetingToken(c.env, token, c.req.param("id"));
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       throw new AppError("UPGRADE_REQUIRED", "this route takes a WebSocket upgrade (Upgrade: websocket)");
@@ -219,7 +216,7 @@ export const meetings = new Hono<{ Bindings: Env }>()
     for (const name of INTERNAL_HEADERS) headers.delete(name);
     headers.set(CLAIMS_HEADER, JSON.stringify(claims));
     if (since !== undefined) headers.set(SINCE_HEADER, String(since));
-    if (subprotocol) headers.set(SUBPROTOCOL_HEADER, subprotocol);
+    if (answerSubprotocol) headers.set(SUBPROTOCOL_HEADER, "1");
     // Without the query: a `?token=` must not reach the object's own invocation record.
     const forwarded = new URL(c.req.url);
     forwarded.search = "";

@@ -12,25 +12,22 @@ import type { Env } from "../env";
 import { AppError, errorResponse, type Outcome } from "../errors";
 import { log, setLogLevel } from "../log";
 import { ServiceMetrics } from "../metrics";
-import {
-  type ClientFrameData,
-  type CreateMeetingInput,
-  type DatetimeUpdateInput,
-  type KickInput,
-  type MeetingData,
-  type MeetingStatsData,
-  type MintTokensInput,
-  type ParticipantData,
-  Subprotocol,
-  type SubprotocolName,
+import type {
+  ClientFrameData,
+  CreateMeetingInput,
+  DatetimeUpdateInput,
+  KickInput,
+  MeetingData,
+  MeetingStatsData,
+  MintTokensInput,
+  ParticipantData,
 } from "../protocol/schemas";
 import { isTransientRuntimeError, unavailable } from "../runtime-errors";
 import { ANY_TOKEN, CALENDAR_READERS, HOST_ONLY, MEMBERS, SESSION_ONLY, tokenHolder } from "./access";
 import { type SignedCalendarToken, type SignedSession, signCalendarToken, signSessionToken } from "./credentials";
-import { admitFrame, bucketOf, parseClientFrame, peekFrameId } from "./frames";
+import { admitFrame, bucketOf, type FrameBucket, parseClientFrame, peekFrameId } from "./frames";
 import { checkInviteLimit, collectSpentRows } from "./housekeeping";
 import { buildJoinedFrame } from "./joined-frame";
-import { Outbox } from "./outbox";
 import { applyStateUpdate, PresenceWriter } from "./presence";
 import { FrameRateLimits } from "./rate-limits";
 import {
@@ -72,8 +69,6 @@ export interface JoinResult {
 export class MeetingRoom extends DurableObject<Env> {
   private readonly store: MeetingStore;
   private readonly sockets: SocketRegistry;
-  /** Batched frames for `meettime.v2` sockets (outbox.ts). */
-  private readonly outbox: Outbox;
   private readonly rateLimits = new FrameRateLimits();
   /** undefined: not read yet since this instance started; null: no meeting here. */
   private cachedMeeting: MeetingRow | null | undefined;
@@ -95,8 +90,7 @@ export class MeetingRoom extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new MeetingStore(ctx.storage);
-    this.outbox = new Outbox(() => ctx.storage.sync());
-    this.sockets = new SocketRegistry(ctx.getWebSockets(), this.outbox);
+    this.sockets = new SocketRegistry(ctx.getWebSockets());
     this.metrics = new ServiceMetrics(env.METRICS);
     this.objectId = ctx.id.toString();
     try {
@@ -570,9 +564,7 @@ export class MeetingRoom extends DurableObject<Env> {
       const sinceHeader = request.headers.get(SINCE_HEADER);
       const since = sinceHeader === null ? undefined : Number(sinceHeader);
       const { meeting, participant } = this.authorizeActive(claims, MEMBERS);
-      // Set by the worker only (it drops a client's own copy): the subprotocol to answer.
-      const subprotocol = Subprotocol.safeParse(request.headers.get(SUBPROTOCOL_HEADER)).data;
-      return await this.acceptSocket(meeting, participant, since, subprotocol);
+      return await this.acceptSocket(meeting, participant, since, request.headers.has(SUBPROTOCOL_HEADER));
     } catch (error) {
       if (error instanceof AppError) return errorResponse(error);
       log("error", "meeting.internal_error", { action: "connect", error: String(error) });
@@ -584,7 +576,7 @@ export class MeetingRoom extends DurableObject<Env> {
     meeting: MeetingRow,
     participant: ParticipantRow,
     since: number | undefined,
-    subprotocol: SubprotocolName | undefined,
+    answerSubprotocol: boolean,
   ): Promise<Response> {
     // Everything that can fail comes first: reads, the frame built and sized, the alarm armed.
     // Until the socket is registered nobody has seen it, so a failure is a plain HTTP error.
@@ -599,7 +591,6 @@ export class MeetingRoom extends DurableObject<Env> {
       name: participant.name,
       connectedAt: Date.now(),
       state: live.state,
-      ...(subprotocol === "meettime.v2" ? { batched: true } : {}),
     };
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [participant.id]);
@@ -626,7 +617,7 @@ export class MeetingRoom extends DurableObject<Env> {
     return new Response(null, {
       status: 101,
       webSocket: client,
-      headers: subprotocol ? { "Sec-WebSocket-Protocol": subprotocol } : undefined,
+      headers: answerSubprotocol ? { "Sec-WebSocket-Protocol": "meettime" } : undefined,
     });
   }
 
@@ -642,9 +633,18 @@ export class MeetingRoom extends DurableObject<Env> {
     }
     const parsed = parseClientFrame(message);
     let acked = false;
-    const ack = () => {
-      if (parsed.id !== undefined && !acked) sendQuietly(ws, encodeAck(parsed.id));
-      acked = true;
+    const sendAck = () => {
+      if (parsed.id !== undefined) sendQuietly(ws, encodeAck(parsed.id));
+    };
+    const ack: FrameAck = {
+      now: () => {
+        if (!acked) sendAck();
+        acked = true;
+      },
+      later: () => {
+        acked = true;
+        return sendAck;
+      },
     };
     try {
       if (!parsed.ok) throw parsed.error;
@@ -654,7 +654,7 @@ export class MeetingRoom extends DurableObject<Env> {
         return this.refuseFlood(ws, identity, bucket, parsed.id, now);
       }
       await this.handleFrame(identity, parsed.frame, ack, ws);
-      ack();
+      ack.now();
     } catch (error) {
       const appError = error instanceof AppError ? error : this.internalError("message", error);
       sendQuietly(ws, encodeError(appError.toBody(), parsed.id));
@@ -665,7 +665,7 @@ export class MeetingRoom extends DurableObject<Env> {
   private refuseFlood(
     ws: WebSocket,
     identity: SocketIdentity,
-    bucket: "chat" | "realtime",
+    bucket: FrameBucket,
     id: string | number | undefined,
     now: number,
   ): void {
@@ -691,7 +691,7 @@ export class MeetingRoom extends DurableObject<Env> {
   private async handleFrame(
     sender: SocketIdentity,
     frame: ClientFrameData,
-    ack: () => void,
+    ack: FrameAck,
     ws: WebSocket,
   ): Promise<void> {
     switch (frame.type) {
@@ -709,7 +709,7 @@ export class MeetingRoom extends DurableObject<Env> {
           encodeEvent({ type: frame.type, data: { from: sender.participantId, candidate: frame.data.candidate } }),
         );
       case "participant:update":
-        return this.updateState(ws, sender.participantId, frame.data);
+        return this.updateState(ws, sender.participantId, frame.data, ack);
       case "meeting:datetime:update": {
         const { meeting } = this.activeMeetingFor(sender, "host");
         await this.reschedule(meeting, sender.participantId, frame.data);
@@ -721,7 +721,7 @@ export class MeetingRoom extends DurableObject<Env> {
         return;
       case "meeting:leave": {
         const { participant } = this.activeMeetingFor(sender, "participant");
-        ack(); // Before the socket closes under it.
+        ack.now(); // Before the socket closes under it.
         this.leaveMeeting(participant);
         return;
       }
@@ -754,7 +754,6 @@ export class MeetingRoom extends DurableObject<Env> {
       ts: Date.now(),
     };
     this.store.appendChat(row);
-    this.outbox.wrote();
     this.lastSeq = row.seq;
     this.sockets.broadcast(encodeEvent({ type: "chat:new-message", data: chatView(row) }));
     this.messagesRelayed++;
@@ -774,17 +773,24 @@ export class MeetingRoom extends DurableObject<Env> {
 
   /**
    * A live socket proves its participant is listed (kick and leave retire it
-   * first), so no storage is read or written here: the state lives in the
-   * socket's attachment and reaches storage lazily (presence.ts). An update
-   * that changes nothing is only acknowledged (contract 1.1).
+   * first), so no storage is read here: the state lives in the socket's
+   * attachment, is broadcast at once, and reaches storage in a write shared
+   * by every change of the next PRESENCE_FLUSH_MS (presence.ts); the ack
+   * waits for that write, so an acknowledged state survives a crash. An
+   * update that changes nothing is acknowledged at once (contract 1.1).
    */
-  private updateState(ws: WebSocket, participantId: string, update: Partial<ParticipantRow["state"]>): void {
+  private updateState(
+    ws: WebSocket,
+    participantId: string,
+    update: Partial<ParticipantRow["state"]>,
+    ack: FrameAck,
+  ): void {
     // Sockets accepted before the state rode in attachments read it from storage once.
     const current = this.sockets.identity(ws)?.state ?? this.store.participant(participantId)?.state ?? DEFAULT_STATE;
     const state = applyStateUpdate(current, update);
     if (!state) return;
     this.sockets.setState(ws, state);
-    this.presence.changed();
+    this.presence.changed(ack.later());
     this.sockets.broadcast(encodeEvent({ type: "participant:updated", data: { participantId, state } }));
     this.messagesRelayed++;
   }
@@ -885,7 +891,7 @@ export class MeetingRoom extends DurableObject<Env> {
       return;
     }
     // States changed just before an eviction (whose pending flush died with it) are written here at the latest.
-    this.presence.flush();
+    this.presence.flushQuietly();
     this.sweepSilentSockets(now);
     this.ctx.storage.transactionSync(() => collectSpentRows(this.store, now, this.config.tokenExpiryMs));
     await this.scheduleAlarm();
@@ -910,6 +916,13 @@ export class MeetingRoom extends DurableObject<Env> {
     log("info", "meeting.expired", { meetingId: meeting.id });
     this.metrics.count("meeting_expired", { meetingId: meeting.id });
   }
+}
+
+/** How a frame is acknowledged: now (the default, after its handler), or later by whoever takes it. */
+interface FrameAck {
+  now(): void;
+  /** Takes the ack out of this event; returns the function that sends it. */
+  later(): () => void;
 }
 
 function assertNever(value: never): never {

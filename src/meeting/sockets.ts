@@ -6,7 +6,6 @@
  */
 import type { ErrorBody } from "../errors";
 import type { ParticipantStateData, ServerEventData } from "../protocol/schemas";
-import { type Outbox, outboxOf } from "./outbox";
 
 /** Close codes of API.md, plus 1001 for a socket dropped for silence. */
 export const CLOSE = {
@@ -40,8 +39,6 @@ export interface SocketIdentity {
    * accepted before it was kept here.
    */
   state?: ParticipantStateData;
-  /** The client speaks `meettime.v2`: it reads frames holding several events (outbox.ts). */
-  batched?: true;
 }
 
 interface LiveSocket {
@@ -67,10 +64,7 @@ export class SocketRegistry {
   private readonly byParticipant = new Map<string, WebSocket>();
 
   /** Rebuilds the index from the sockets the runtime kept across hibernation. */
-  constructor(
-    sockets: WebSocket[],
-    private readonly outbox?: Outbox,
-  ) {
+  constructor(sockets: WebSocket[]) {
     for (const ws of sockets) {
       const identity = attachmentOf(ws);
       if (!identity || identity.retired) continue;
@@ -83,7 +77,6 @@ export class SocketRegistry {
   }
 
   private index(ws: WebSocket, identity: SocketIdentity): void {
-    if (identity.batched) this.outbox?.adopt(ws);
     this.live.set(ws, { identity, lastActivityAt: identity.lastFrameAt ?? identity.connectedAt });
     this.byParticipant.set(identity.participantId, ws);
   }
@@ -221,7 +214,6 @@ function attachmentOf(ws: WebSocket): SocketIdentity | null {
 
 /** Sends, ignoring a socket that closed under us: its close handler does the bookkeeping. */
 export function sendQuietly(ws: WebSocket, frame: string): void {
-  if (outboxOf(ws)?.offer(ws, frame)) return; // a v2 socket's frame that waits for the output gate
   try {
     ws.send(frame);
   } catch {
@@ -230,7 +222,6 @@ export function sendQuietly(ws: WebSocket, frame: string): void {
 }
 
 export function closeQuietly(ws: WebSocket, code: number, reason: string): void {
-  outboxOf(ws)?.flush(ws); // what waits for it goes out before the close
   try {
     ws.close(code, reason);
   } catch {
@@ -240,7 +231,6 @@ export function closeQuietly(ws: WebSocket, code: number, reason: string): void 
 
 /** Answers a client's close with the same code, or 1000 for codes that may not be sent (1005, 1006, 1015…). */
 export function echoClose(ws: WebSocket, code: number, reason: string): void {
-  outboxOf(ws)?.flush(ws);
   try {
     ws.close(code, reason);
   } catch {

@@ -136,10 +136,12 @@ export const ROUTES: readonly RouteDoc[] = [
     operationId: "mintJoinTokens",
     tag: "Meetings",
     summary: "Mint join tokens (invites)",
+    description:
+      "A meeting holds at most 1,000 outstanding (unredeemed, unexpired) invites: a mint that would exceed it is 409 INVITE_LIMIT and mints none.",
     auth: HOST,
     body: MintTokensBody,
     success: { status: 201, description: "The new single-use join tokens.", schema: MintTokensResponse },
-    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS],
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS, "INVITE_LIMIT"],
   },
   {
     method: "POST",

@@ -11,10 +11,13 @@ type ServerEventType = ServerEventData["type"];
 
 const CLIENT_FRAME_NOTES: Record<ClientFrameType, string> = {
   "chat:message": "all; everyone, sender included, gets `chat:new-message` (rate limit: 10, refilling 5/s)",
-  "webrtc:offer": "all; only `to` gets `webrtc:offer { from, sdp }`",
-  "webrtc:answer": "all; only `to` gets `webrtc:answer { from, sdp }`",
-  "webrtc:ice-candidate": "all; only `to` gets `webrtc:ice-candidate { from, candidate }`",
-  "participant:update": "all; everyone gets `participant:updated` with the full state",
+  "webrtc:offer":
+    "all; only `to` gets `webrtc:offer { from, sdp }` (signaling into one participant, all three types together: 200 at once, then 100/s)",
+  "webrtc:answer": "all; only `to` gets `webrtc:answer { from, sdp }` (counts towards the limit into `to`, as offers)",
+  "webrtc:ice-candidate":
+    "all; only `to` gets `webrtc:ice-candidate { from, candidate }` (counts towards the limit into `to`, as offers)",
+  "participant:update":
+    "all; everyone gets `participant:updated` with the full state; an update that changes nothing is only acknowledged",
   "meeting:datetime:update": "host; as `PUT /api/meetings/{id}/datetime`",
   "host:kick-participant": "host; as `POST /api/meetings/{id}/kick`",
   "meeting:leave": "all; as `POST /api/meetings/{id}/leave`",

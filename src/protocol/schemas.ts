@@ -166,14 +166,6 @@ export const WebSocketQuery = z.object({
     .optional(),
 });
 
-/**
- * WebSocket subprotocols, newest first. `meettime`: one event per frame.
- * `meettime.v2`: a frame may also hold a JSON array of events, in order
- * (the server batches events that are ready together; see README).
- */
-export const Subprotocol = z.enum(["meettime.v2", "meettime"]);
-export type SubprotocolName = z.infer<typeof Subprotocol>;
-
 /** The calendar feed's `?token=`, for subscription URLs that cannot send a header; empty counts as missing (401). */
 export const CalendarQuery = z.object({
   token: z.string().max(4096).optional(),

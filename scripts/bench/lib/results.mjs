@@ -44,7 +44,6 @@ export function analyseRun({ samples, info }, params, totals = {}) {
     latency: done.latency,
     firstDelivery: done.firstDelivery,
     fanOutSpread: done.fanOutSpread,
-    frames: { received: done.framesReceived, events: done.eventsReceived },
     roundTrip: info["round-trips"],
     memoryMiB: { beforeSockets: mib("connecting"), connected: mib("connected"), done: mib("done") },
     idleMicrosPerSecond: perUnit(withTotals(cpuBetween(samples, "connected", "idle")), IDLE_SAMPLE_MS / 1000),
@@ -81,13 +80,13 @@ export function printRun(label, run) {
   console.log(
     `  ${label}: µs/delivery (window) ${parts.join(", ")}; ${fmt(run.window.deliveriesPerSecond, 0)} deliveries/s`,
   );
-  const { latency, roundTrip, frames } = run;
+  const { latency, roundTrip } = run;
   const server = Object.keys(run.memoryMiB.connected).find(
     (name) => !name.includes("node ") || name.includes("socket.io"),
   );
   console.log(
     `  ${label}: latency p50 ${fmt(latency?.p50)} / p99 ${fmt(latency?.p99)} / max ${fmt(latency?.max)} ms; ` +
-      `connect ${fmt(run.connectMs, 0)} ms; ${frames.received ? `${fmt(frames.events / frames.received)} events/frame; ` : ""}` +
+      `connect ${fmt(run.connectMs, 0)} ms; ` +
       `${server} RSS ${fmt(run.memoryMiB.beforeSockets[server], 1)} → ${fmt(run.memoryMiB.connected[server], 1)} → ${fmt(run.memoryMiB.done[server], 1)} MiB` +
       (roundTrip ? `; round trip p50 ${fmt(roundTrip.p50)} ms` : ""),
   );

@@ -19,8 +19,6 @@ export const LOAD_DEFAULTS = {
   rate: 100,
   window: 20,
   minSenderIntervalMs: 250,
-  /** 1: the MeetTime clients offer `meettime.v2` (batched frames). */
-  v2: 0,
   /** Chat round trips between two clients after the chat phases (0: none). */
   roundTrips: 0,
 };
