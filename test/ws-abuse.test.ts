@@ -3,11 +3,11 @@
  * participant refuse floods with RATE_LIMITED (ICE bursts still pass), and a
  * connection that keeps flooding is closed with 4008.
  */
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { FLOOD_REFUSALS, FLOOD_WINDOW_MS, FrameRateLimits } from "../src/meeting/rate-limits";
 import { getMeeting } from "./helpers/api";
-import { connect, type Frame, liveMeeting, meetingObject } from "./helpers/sockets";
+import { deliverAtOnce } from "./helpers/deliver";
+import { connect, type Frame, liveMeeting } from "./helpers/sockets";
 
 const chats = (count: number) =>
   Array.from({ length: count }, (_, i) => ({ type: "chat:message", data: { text: `msg ${i}` } }));
@@ -18,18 +18,13 @@ const candidates = (count: number, to: string) =>
     data: { to, candidate: { candidate: `candidate:${i} 1 udp 2122260223 10.0.0.1 ${50000 + i} typ host` } },
   }));
 
-/**
- * Hands `frames` to the meeting's socket handler back to back, as the runtime
- * does when they arrive together, so a burst is not spread out by a slow test
- * machine. Returns how long that took on the object's clock.
- */
-async function deliverAtOnce(meetingId: string, participantId: string, frames: unknown[]): Promise<number> {
-  return runInDurableObject(meetingObject(meetingId), async (room, state) => {
-    const [ws] = state.getWebSockets(participantId);
-    const startedAt = Date.now();
-    for (const frame of frames) await room.webSocketMessage(ws!, JSON.stringify(frame));
-    return Date.now() - startedAt;
-  });
+/** Delivers `frames` from one participant back to back (see helpers/deliver); returns the object's elapsed time. */
+async function deliverFrom(meetingId: string, participantId: string, frames: unknown[]): Promise<number> {
+  const { elapsedMs } = await deliverAtOnce(
+    meetingId,
+    frames.map((frame) => ({ participantId, message: frame as object })),
+  );
+  return elapsedMs;
 }
 
 const codes = (replies: Frame[]) => replies.map((r) => (r.type === "ack" ? "ack" : r.error?.code));
@@ -174,7 +169,7 @@ describe("rate limits", () => {
     const m = await liveMeeting("Grace");
     const grace = m.guests[0]!;
     const frames = candidates(250, m.host.id).map((frame, id) => ({ ...frame, id }));
-    const elapsedMs = await deliverAtOnce(m.id, grace.id, frames);
+    const elapsedMs = await deliverFrom(m.id, grace.id, frames);
     const replies = await Promise.all(frames.map((frame) => grace.socket.reply(frame.id)));
     const counts = tally(replies);
     expect(counts.ack).toBeGreaterThanOrEqual(200);
@@ -205,7 +200,7 @@ describe("rate limits", () => {
     const grace = m.guests[0]!;
     const garbage = Array.from({ length: 200 }, (_, id) => ({ type: "nonsense", id }));
     const valid = candidates(10, m.host.id).map((frame, i) => ({ ...frame, id: 200 + i }));
-    const elapsedMs = await deliverAtOnce(m.id, grace.id, [...garbage, ...valid]);
+    const elapsedMs = await deliverFrom(m.id, grace.id, [...garbage, ...valid]);
     const garbageReplies = await Promise.all(garbage.map((frame) => grace.socket.reply(frame.id)));
     expect(tally(garbageReplies)).toEqual({ VALIDATION_FAILED: 200 });
     const validReplies = tally(await Promise.all(valid.map((frame) => grace.socket.reply(frame.id))));

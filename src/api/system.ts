@@ -7,7 +7,7 @@ import { Hono } from "hono";
 import type { Env } from "../env";
 import { ENDPOINTS } from "../openapi/routes";
 
-export const SERVICE = { name: "MeetTime", version: "1.0.0" } as const;
+export const SERVICE = { name: "MeetTime", version: "1.1.0" } as const;
 
 export const system = new Hono<{ Bindings: Env }>()
   .get("/health", (c) =>
