@@ -4,10 +4,14 @@
  * 200 WebSocket clients (host + 199 guests), every message broadcast to all
  * of them, sender included. The clients run in a separate process; CPU is
  * read from /proc for the server processes only, at checkpoints where the
- * server is idle. Also CPU per POST /api/meetings/create.
+ * server is idle. Also the latency of every delivery (send → first and →
+ * last recipient), the server's RSS before the sockets, connected and at the
+ * end, optional chat round trips between two clients (`--round-trips N`),
+ * and CPU and RSS per POST /api/meetings/create.
  *
  *   node scripts/bench/broadcast.mjs [--mode wrangler|miniflare|both] [--runs 3]
  *     [--clients 200] [--messages 2000] [--warmup 400] [--rate 100] [--window 20] [--creates 300] [--json out.json]
+ *     [--round-trips 0]
  *     [--vars LOG_LEVEL:warn,...]   extra Worker variables for the server
  *     [--save-bundle dir]   keep the snapshot (bundle + wrangler.toml) in dir, to measure it again later
  *     [--bundle dir]        measure a snapshot saved earlier instead of the working tree (A/B of two builds)

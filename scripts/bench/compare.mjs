@@ -85,18 +85,8 @@ const chatLoad = (clients) => [
   "--warmup",
   opts.warmup,
 ];
-const roundTripLoad = [
-  "--clients",
-  2,
-  "--messages",
-  100,
-  "--warmup",
-  20,
-  "--rate",
-  50,
-  "--round-trips",
-  opts.roundTrips,
-];
+// Two participants: a few chat messages (the run's own checks), then the round trips.
+const roundTripLoad = ["--clients", 2, "--messages", 24, "--warmup", 8, "--rate", 8, "--round-trips", opts.roundTrips];
 const firstLabel = `chat-${sizes[0]}`;
 
 const labels = [...sizes.map((clients) => `chat-${clients}`), "roundTrip"];

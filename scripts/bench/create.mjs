@@ -32,7 +32,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ROOT, startMiniflare, usingBundle } from "./lib/meettime-server.mjs";
 import { median, options, round } from "./lib/orchestrate.mjs";
-import { cpuMicros, cpuModel, loadAverage } from "./lib/proc.mjs";
+import { cpuMicros, cpuModel, loadAverage, systemMicros } from "./lib/proc.mjs";
 
 const opts = options({
   creates: 10_000,
@@ -230,14 +230,18 @@ async function post(url, body, token) {
   return answer;
 }
 
-/** workerd CPU per request (µs) of `count` requests at the run's concurrency. */
-async function cpuPerRequest(pid, count, send) {
+/**
+ * workerd CPU per request (µs) of `count` requests at the run's concurrency,
+ * into `cpu[kind]`, and its kernel part into `cpu["kind [sys]"]`.
+ */
+async function cpuPerRequest(cpu, kind, pid, count, send) {
   const before = cpuMicros(pid);
+  const sysBefore = systemMicros(pid);
   const result = await load({ total: count, concurrency: opts.concurrency, send });
-  const micros = (cpuMicros(pid) - before) / count;
+  cpu[kind] = (cpuMicros(pid) - before) / count;
+  cpu[`${kind} [sys]`] = (systemMicros(pid) - sysBefore) / count;
   const failed = count - (result.statuses[200] ?? 0) - (result.statuses[201] ?? 0);
   if (failed > 0) console.log(`    ! ${failed} of ${count} not 200/201: ${JSON.stringify(result.statuses)}`);
-  return micros;
 }
 
 /** Join tokens for `count` joins, in meetings of PARTICIPANTS (made before the measured window). */
@@ -304,7 +308,8 @@ async function measure(name, bundle, isMeetTime) {
     const floorCreate = (i) => fetch(`${url}/create`, json({ title: `Load ${i}` }));
     const send = isMeetTime ? create : floorCreate;
     await load({ total: 200, concurrency: opts.concurrency, send }); // warm-up: JIT, statement caches
-    const cpu = { create: await cpuPerRequest(pid, opts.cpuRequests, send) };
+    const cpu = {};
+    await cpuPerRequest(cpu, "create", pid, opts.cpuRequests, send);
     if (isMeetTime) {
       const { meeting, hostToken } = await post(`${url}/api/meetings/create`, createBody(0));
       const read = () =>
@@ -313,16 +318,16 @@ async function measure(name, bundle, isMeetTime) {
           signal: AbortSignal.timeout(60_000),
         });
       await load({ total: 200, concurrency: opts.concurrency, send: read });
-      cpu.get = await cpuPerRequest(pid, opts.cpuRequests, read);
+      await cpuPerRequest(cpu, "get", pid, opts.cpuRequests, read);
       const tokens = await inviteTokens(url, opts.cpuRequests);
-      cpu.join = await cpuPerRequest(pid, opts.cpuRequests, (i) =>
+      await cpuPerRequest(cpu, "join", pid, opts.cpuRequests, (i) =>
         fetch(`${url}/api/meetings/join`, json({ token: tokens[i], displayName: `Guest ${i}` })),
       );
     } else {
       const { id } = await post(`${url}/create`, { title: "read" });
       const read = () => fetch(`${url}/read/${id}`, { signal: AbortSignal.timeout(60_000) });
       await load({ total: 200, concurrency: opts.concurrency, send: read });
-      cpu.get = await cpuPerRequest(pid, opts.cpuRequests, read);
+      await cpuPerRequest(cpu, "get", pid, opts.cpuRequests, read);
     }
     // `--creates 0`: CPU per request only, no load run.
     if (opts.creates === 0) return { name, cpu, run: null, rss: null, stderr: stderr.counts };

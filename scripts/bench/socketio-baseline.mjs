@@ -6,7 +6,7 @@
  * is read from /proc at the same checkpoints.
  *
  *   node scripts/bench/socketio-baseline.mjs [--runs 3] [--clients 200] [--messages 2000]
- *     [--warmup 400] [--rate 100] [--window 20] [--json out.json]
+ *     [--warmup 400] [--rate 100] [--window 20] [--round-trips 0] [--json out.json]
  */
 import { fork } from "node:child_process";
 import { writeFileSync } from "node:fs";

@@ -86,6 +86,29 @@ export function workerOnlyConfig(toml, main) {
   return kept.join("\n").replace(/^main\s*=.*$/m, `main = ${JSON.stringify(main)}`);
 }
 
+/**
+ * A probe worker (one module, one SQLite-backed Durable Object class bound as
+ * `binding`) as a snapshot in a new scratch directory, so it runs exactly
+ * like the MeetTime bundle; `dispose()` removes the directory.
+ */
+export function probeBundle(source, { binding, className }) {
+  const dir = mkdtempSync(join(tmpdir(), "meettime-probe-"));
+  writeFileSync(join(dir, "index.js"), readFileSync(source));
+  const toml = [
+    'name = "probe"',
+    'main = "index.js"',
+    'compatibility_date = "2026-04-26"',
+    "[[durable_objects.bindings]]",
+    `name = "${binding}"`,
+    `class_name = "${className}"`,
+    "[[migrations]]",
+    'tag = "v1"',
+    `new_sqlite_classes = ["${className}"]`,
+  ];
+  writeFileSync(join(dir, "wrangler.toml"), `${toml.join("\n")}\n`);
+  return usingBundle(dir, () => rmSync(dir, { recursive: true, force: true }));
+}
+
 /** A snapshot made earlier (`--bundle <dir>`, or `--save-bundle`), for A/B runs of two builds. */
 export function usingBundle(dir, dispose = () => {}) {
   if (!existsSync(join(dir, "index.js")) || !existsSync(join(dir, "wrangler.toml"))) {
