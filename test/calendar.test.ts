@@ -36,7 +36,7 @@ describe("calendar feed", () => {
     expect(res.headers.get("content-type")).toBe("text/calendar; charset=utf-8");
     expect(res.headers.get("x-content-type-options")).toBe("nosniff");
     expect(res.headers.get("x-request-id")).toBeTruthy();
-    expect(res.headers.get("cache-control")).toContain("private");
+    expect(res.headers.get("cache-control")).toBe("no-store"); // contract 1.1: token-bearing answers
     const text = res.body as string;
     expect(text.startsWith("BEGIN:VCALENDAR\r\n")).toBe(true);
     const { event, status } = parseEvent(text);

@@ -304,7 +304,7 @@ export const ROUTES: readonly RouteDoc[] = [
     path: "/docs",
     operationId: "apiDocsPage",
     tag: "Service",
-    summary: "Interactive API documentation (Swagger UI; its scripts load from a CDN)",
+    summary: "Interactive API documentation (Swagger UI, served from this origin)",
     success: { status: 200, description: "An HTML page.", mediaType: "text/html" },
   },
 ];
