@@ -79,6 +79,41 @@ describe("JSON content types", () => {
   });
 });
 
+describe("actions without a body", () => {
+  const ACTIONS = [
+    ["DELETE", ""],
+    ["POST", "/host-token"],
+    ["POST", "/leave"],
+    ["POST", "/calendar-token"],
+  ] as const;
+
+  it.each(ACTIONS)("%s %s validates a declared JSON body instead of ignoring it", async (method, path) => {
+    const { meeting, hostToken } = await createMeeting();
+    const url = `/api/meetings/${meeting.id}${path}`;
+    const json = { token: hostToken, headers: { "content-type": "application/json" } };
+    expectError(await api(method, url, { ...json, rawBody: '{"participantId":"x"}' }), 400, "VALIDATION_FAILED");
+    expectError(await api(method, url, { ...json, rawBody: "{not json" }), 400, "VALIDATION_FAILED");
+    const text = { token: hostToken, headers: { "content-type": "text/plain" }, rawBody: "{}" };
+    expectError(await api(method, url, text), 415, "UNSUPPORTED_MEDIA_TYPE");
+    // Nothing happened: the meeting is still active and the host still listed.
+    const { body } = await api("GET", `/api/meetings/${meeting.id}`, { token: hostToken });
+    expect(body.meeting.status).toBe("active");
+    // No body, or `{}`, is the action itself.
+    const accepted = await api(method, url, { ...json, rawBody: "{}" });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBeLessThan(300);
+  });
+
+  it("POST /session-token too, before the token is looked at", async () => {
+    const { meeting, hostToken } = await createMeeting();
+    const { sessionToken } = await join(meeting.id as string, hostToken, "Grace");
+    const url = `/api/meetings/${meeting.id}/session-token`;
+    const headers = { "content-type": "application/json" };
+    expectError(await api("POST", url, { token: sessionToken, headers, rawBody: "[]" }), 400, "VALIDATION_FAILED");
+    expectError(await api("POST", url, { headers, rawBody: '{"a":1}' }), 400, "VALIDATION_FAILED");
+    expect((await api("POST", url, { token: sessionToken })).status).toBe(201);
+  });
+});
+
 describe("JWT_SECRET_PREVIOUS", () => {
   async function readWith(secrets: Record<string, string>, meetingId: string, token: string) {
     return fetchWithEnv(secrets, `/api/meetings/${meetingId}`, { headers: { authorization: `Bearer ${token}` } });

@@ -17,6 +17,7 @@ import {
   CreateMeetingBody,
   type CreateMeetingInput,
   DatetimeUpdateBody,
+  EmptyBody,
   IfMatchHeader,
   JoinBody,
   KickBody,
@@ -56,12 +57,20 @@ function socketToken(queryToken: string | undefined, protocolHeader: string | un
 /** Headers by which the worker speaks to the meeting object; a client's own copies are dropped. */
 const INTERNAL_HEADERS = [CLAIMS_HEADER, SINCE_HEADER, SUBPROTOCOL_HEADER];
 
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The object of the meeting in the path, set by `knownMeetingId` on every `/:id` route. */
+    meetingRoom: ReturnType<typeof meetingStub>;
+  }
+}
+
 /**
  * The contract's first check is the id's shape: an id this namespace never
- * minted is 404 before the body or the token is looked at.
+ * minted is 404 before the body or the token is looked at. The stub is kept
+ * for the handler, so the id is parsed once per request.
  */
 const knownMeetingId = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  meetingStub(c.env, c.req.param("id") ?? "");
+  c.set("meetingRoom", meetingStub(c.env, c.req.param("id") ?? ""));
   await next();
 });
 
@@ -111,6 +120,9 @@ const createMeeting = createFactory<{ Bindings: Env }>().createHandlers(
   },
 );
 
+/** For actions without a body: none, or `{}`; any other declared-JSON body is validated and refused. */
+const noBody = [jsonBodyGuard, validate("json", EmptyBody)] as const;
+
 export const meetings = new Hono<{ Bindings: Env }>()
   .use("*", noStore)
   .use(`/${MEETING_ID_PARAM}`, knownMeetingId)
@@ -128,22 +140,22 @@ export const meetings = new Hono<{ Bindings: Env }>()
   })
 
   .get(`/${MEETING_ID_PARAM}`, authenticate(), async (c) => {
-    const result = unwrap(await meetingStub(c.env, c.req.param("id")).read(c.var.claims));
+    const result = unwrap(await c.var.meetingRoom.read(c.var.claims));
     c.header("ETag", `"${result.meeting.version}"`);
     return c.json(result, 200);
   })
 
-  .delete(`/${MEETING_ID_PARAM}`, authenticate(), async (c) => {
-    return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).terminate(c.var.claims)), 200);
+  .delete(`/${MEETING_ID_PARAM}`, ...noBody, authenticate(), async (c) => {
+    return c.json(unwrap(await c.var.meetingRoom.terminate(c.var.claims)), 200);
   })
 
   .post(`/${MEETING_ID_PARAM}/tokens`, jsonBodyGuard, validate("json", MintTokensBody), authenticate(), async (c) => {
-    const stub = meetingStub(c.env, c.req.param("id"));
+    const stub = c.var.meetingRoom;
     return c.json(unwrap(await stub.mintJoinTokens(c.var.claims, c.req.valid("json"))), 201);
   })
 
-  .post(`/${MEETING_ID_PARAM}/host-token`, authenticate(), async (c) => {
-    return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).mintHostToken(c.var.claims)), 201);
+  .post(`/${MEETING_ID_PARAM}/host-token`, ...noBody, authenticate(), async (c) => {
+    return c.json(unwrap(await c.var.meetingRoom.mintHostToken(c.var.claims)), 201);
   })
 
   .put(
@@ -153,7 +165,7 @@ export const meetings = new Hono<{ Bindings: Env }>()
     validate("header", IfMatchHeader),
     authenticate(),
     async (c) => {
-      const stub = meetingStub(c.env, c.req.param("id"));
+      const stub = c.var.meetingRoom;
       const ifMatch = c.req.valid("header")["if-match"];
       const result = unwrap(await stub.updateDatetime(c.var.claims, c.req.valid("json"), ifMatch));
       c.header("ETag", `"${result.meeting.version}"`);
@@ -162,33 +174,33 @@ export const meetings = new Hono<{ Bindings: Env }>()
   )
 
   .post(`/${MEETING_ID_PARAM}/kick`, jsonBodyGuard, validate("json", KickBody), authenticate(), async (c) => {
-    const stub = meetingStub(c.env, c.req.param("id"));
+    const stub = c.var.meetingRoom;
     return c.json(unwrap(await stub.kick(c.var.claims, c.req.valid("json"))), 200);
   })
 
-  .post(`/${MEETING_ID_PARAM}/leave`, authenticate(), async (c) => {
-    return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).leave(c.var.claims)), 200);
+  .post(`/${MEETING_ID_PARAM}/leave`, ...noBody, authenticate(), async (c) => {
+    return c.json(unwrap(await c.var.meetingRoom.leave(c.var.claims)), 200);
   })
 
   // Contract 1.1: a session renews itself; a read-only calendar token; fresh ICE credentials.
-  .post(`/${MEETING_ID_PARAM}/session-token`, authenticate(), async (c) => {
+  .post(`/${MEETING_ID_PARAM}/session-token`, ...noBody, authenticate(), async (c) => {
     c.header("Cache-Control", "no-store");
-    return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).renewSession(c.var.claims)), 201);
+    return c.json(unwrap(await c.var.meetingRoom.renewSession(c.var.claims)), 201);
   })
 
-  .post(`/${MEETING_ID_PARAM}/calendar-token`, authenticate(), async (c) => {
+  .post(`/${MEETING_ID_PARAM}/calendar-token`, ...noBody, authenticate(), async (c) => {
     c.header("Cache-Control", "no-store");
-    return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).mintCalendarToken(c.var.claims)), 201);
+    return c.json(unwrap(await c.var.meetingRoom.mintCalendarToken(c.var.claims)), 201);
   })
 
   .get(`/${MEETING_ID_PARAM}/ice-servers`, authenticate(), async (c) => {
-    const { participantId, notAfter } = unwrap(await meetingStub(c.env, c.req.param("id")).iceGrant(c.var.claims));
+    const { participantId, notAfter } = unwrap(await c.var.meetingRoom.iceGrant(c.var.claims));
     c.header("Cache-Control", "no-store");
     return c.json(await iceServersForParticipant(c.env, participantId, notAfter), 200);
   })
 
   .get(`/${MEETING_ID_PARAM}/stats`, authenticate(), async (c) => {
-    return c.json(unwrap(await meetingStub(c.env, c.req.param("id")).stats(c.var.claims)), 200);
+    return c.json(unwrap(await c.var.meetingRoom.stats(c.var.claims)), 200);
   })
 
   // Calendar apps subscribe to a URL and cannot send headers, hence `?token=`; reading it is the `GET` rule.
@@ -197,7 +209,7 @@ export const meetings = new Hono<{ Bindings: Env }>()
     validate("query", CalendarQuery),
     authenticate({ allowQueryToken: true }),
     async (c) => {
-      const { meeting } = unwrap(await meetingStub(c.env, c.req.param("id")).readCalendar(c.var.claims));
+      const { meeting } = unwrap(await c.var.meetingRoom.readCalendar(c.var.claims));
       return c.body(meetingCalendar(meeting), 200, {
         "Content-Type": ICS_MEDIA_TYPE,
         "Content-Disposition": `inline; filename="meettime-${meeting.id.slice(0, 12)}.ics"`,
@@ -220,7 +232,7 @@ export const meetings = new Hono<{ Bindings: Env }>()
     // Without the query: a `?token=` must not reach the object's own invocation record.
     const forwarded = new URL(c.req.url);
     forwarded.search = "";
-    const response = await meetingStub(c.env, c.req.param("id")).fetch(forwarded.href, { headers });
+    const response = await c.var.meetingRoom.fetch(forwarded.href, { headers });
     // A fresh Response, so the middleware after us may still add headers to the 101.
     return new Response(response.body, {
       status: response.status,

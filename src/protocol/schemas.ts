@@ -142,6 +142,13 @@ export const DatetimeUpdateBody = z
     "give at least one of scheduledAt, durationMinutes, timezone",
   );
 
+/**
+ * The body of an action that takes none (leave, host-token, session-token,
+ * calendar-token, DELETE): absent, or `{}`. A declared JSON body is still
+ * parsed and validated (contract 1.1), so `{"x":1}` is refused, not ignored.
+ */
+export const EmptyBody = z.strictObject({});
+
 export const KickBody = z.strictObject({
   participantId: ParticipantId,
   reason: KickReason.optional(),
