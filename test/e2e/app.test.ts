@@ -10,16 +10,11 @@
  * MEETTIME_SCREENSHOTS=1 writes the README's screenshots (docs/app-*.png)
  * from these pages. Needs Debian's chromium, like browser-call.test.ts.
  */
-import { existsSync } from "node:fs";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import { browserAvailable, launchChromium } from "./chromium";
 import { api, baseUrl } from "./client";
 
-const CHROMIUM = "/usr/bin/chromium";
-const browserAvailable = existsSync(CHROMIUM);
-if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
-  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
-}
 const SCREENSHOTS = process.env.MEETTIME_SCREENSHOTS === "1";
 const WAIT_MS = 30_000;
 
@@ -147,17 +142,7 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   beforeEach(() => {

@@ -7,18 +7,13 @@
  * Needs Debian's chromium (/usr/bin/chromium); `.ci/run` installs it and sets
  * MEETTIME_REQUIRE_BROWSER=1 so a missing browser fails CI instead of skipping.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { browserAvailable, launchChromium } from "./chromium";
 import { api, baseUrl } from "./client";
-
-const CHROMIUM = "/usr/bin/chromium";
-const browserAvailable = existsSync(CHROMIUM);
-if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
-  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
-}
 
 interface CallState {
   self: { id: string; role: string } | null;
@@ -53,17 +48,7 @@ describe.skipIf(!browserAvailable)("a call between two browser tabs", () => {
     pageServer = createServer((_, res) => res.writeHead(200, { "content-type": "text/html" }).end(html));
     await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
     pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -10,21 +10,16 @@
  *
  * Needs Debian's chromium, like browser-call.test.ts.
  */
-import { existsSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { CallCapacity, MeetTime as MeetTimeClass, ParticipantData } from "../../src/client";
+import { browserAvailable, launchChromium } from "./chromium";
 import { baseUrl } from "./client";
 import { inAnHour, sdk } from "./client-helpers";
 
-const CHROMIUM = "/usr/bin/chromium";
-const browserAvailable = existsSync(CHROMIUM);
-if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
-  throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
-}
 const WAIT_MS = 45_000;
 
 /** What the page keeps for the test to read. */
@@ -108,17 +103,7 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
     });
     await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
     pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-      ],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {
