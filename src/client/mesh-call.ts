@@ -1,16 +1,15 @@
 /**
  * `MeshCall`: a full-mesh WebRTC call over a `MeetingConnection`, for
- * browsers. One `RTCPeerConnection` per peer with the perfect-negotiation
- * pattern (the polite peer is the one with the lower participant id; it
- * rolls back its own offer on glare), ICE servers from the server and kept
- * fresh, ICE restart when a link fails, candidates held until the remote
- * description exists. Local camera and microphone, mute, camera and screen
- * sharing are mirrored to `participant:update`. A mesh sends every stream to
- * every peer, so it is capped (`maxPeers`, 6 by default); beyond it the
- * `capacity` event says who is left out.
+ * browsers. One `PeerLink` per peer (peer-link.ts: an `RTCPeerConnection`
+ * with perfect negotiation), ICE servers from the server and kept fresh,
+ * signals heard from the start. Local camera and microphone, mute, camera
+ * and screen sharing are mirrored to `participant:update`. A mesh sends every
+ * stream to every peer, so it is capped (`maxPeers`, 6 by default); beyond
+ * it the `capacity` event says who is left out.
  */
 import type { MeetingConnection } from "./connection";
 import { Emitter } from "./emitter";
+import { type LocalMedia, PeerLink } from "./peer-link";
 
 export interface MeshCallOptions {
   /** Remote peers at most [6]: the first `maxPeers + 1` connected participants (by join time) are in the call. */
@@ -49,26 +48,8 @@ export interface MeshCallEvents {
   error: { participantId?: string; error: unknown };
 }
 
-interface Peer {
-  id: string;
-  pc: RTCPeerConnection;
-  polite: boolean;
-  makingOffer: boolean;
-  ignoreOffer: boolean;
-  pendingCandidates: RTCIceCandidateInit[];
-  stream: MediaStream;
-  audio?: RTCRtpTransceiver;
-  video?: RTCRtpTransceiver;
-  /** Descriptions are applied one at a time. */
-  chain: Promise<void>;
-  offerTimer?: ReturnType<typeof setTimeout>;
-}
-
 const DEFAULT_MAX_PEERS = 6;
 const EARLY_SIGNALS_MAX = 500;
-/** An offer unanswered this long is sent again (it may have reached a peer whose call was not listening). */
-const OFFER_RESEND_MS = 4_000;
-const OFFER_RESENDS_MAX = 5;
 
 /**
  * @example
@@ -80,7 +61,7 @@ const OFFER_RESENDS_MAX = 5;
  */
 export class MeshCall extends Emitter<MeshCallEvents> {
   readonly maxPeers: number;
-  readonly #peers = new Map<string, Peer>();
+  readonly #peers = new Map<string, PeerLink>();
   readonly #unsubscribe: Array<() => void> = [];
   #iceServers: RTCIceServer[] = [];
   #audioTrack: MediaStreamTrack | null = null;
@@ -295,83 +276,31 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     return this.#capacity?.selfInCall === true && this.#capacity.inCall.includes(id);
   }
 
-  // ------------------------------------------------------------ one peer
+  // ------------------------------------------------------------ the peers
 
-  #createPeer(id: string): Peer {
-    const pc = new RTCPeerConnection({
-      iceServers: this.#iceServers,
-      ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
+  #createPeer(id: string): PeerLink {
+    const peer = new PeerLink(id, {
+      connection: this.connection,
+      configuration: {
+        iceServers: this.#iceServers,
+        ...(this.options.iceTransportPolicy ? { iceTransportPolicy: this.options.iceTransportPolicy } : {}),
+      },
+      localMedia: () => this.#localMedia(),
+      emit: (type, data) => this.emit(type, data),
     });
-    const peer: Peer = {
-      id,
-      pc,
-      polite: (this.connection.self?.id ?? "") < id,
-      makingOffer: false,
-      ignoreOffer: false,
-      pendingCandidates: [],
-      stream: new MediaStream(),
-      chain: Promise.resolve(),
-    };
     this.#peers.set(id, peer);
-    if (!peer.polite) {
-      // Only the impolite side creates the transceivers (one audio, one video), so both agree on two
-      // m-lines from the first offer; the polite side adopts them. Media then change by replaceTrack.
-      const streams = this.#localStream ? [this.#localStream] : [];
-      peer.audio = pc.addTransceiver(this.#audioTrack ?? "audio", { direction: "sendrecv", streams });
-      peer.video = pc.addTransceiver(this.#videoTrack() ?? "video", { direction: "sendrecv", streams });
-    }
-    pc.onnegotiationneeded = async () => {
-      try {
-        peer.makingOffer = true;
-        await pc.setLocalDescription();
-      } catch (error) {
-        this.emit("error", { participantId: id, error });
-        return;
-      } finally {
-        peer.makingOffer = false;
-      }
-      this.#sendOffer(peer);
-    };
-    pc.onicecandidate = ({ candidate }) => {
-      if (candidate?.candidate) this.#signal(id, this.connection.sendIceCandidate(id, candidate.toJSON() as never));
-    };
-    pc.ontrack = ({ track }) => {
-      if (!peer.stream.getTracks().includes(track)) peer.stream.addTrack(track);
-      this.emit("stream", { participantId: id, stream: peer.stream });
-    };
-    pc.onconnectionstatechange = () => {
-      if (this.#peers.get(id) !== peer) return;
-      this.emit("connection-state", { participantId: id, state: pc.connectionState });
-      if (pc.connectionState === "failed") pc.restartIce();
-    };
     return peer;
-  }
-
-  /**
-   * Sends the current offer, and again while it stays unanswered: a peer whose
-   * call had not started yet dropped it, and nothing else would ever retry.
-   */
-  #sendOffer(peer: Peer, resends = 0): void {
-    const { pc, id } = peer;
-    clearTimeout(peer.offerTimer);
-    if (this.#peers.get(id) !== peer || pc.signalingState !== "have-local-offer" || !pc.localDescription) return;
-    this.#signal(id, this.connection.sendOffer(id, pc.localDescription.sdp));
-    if (resends < OFFER_RESENDS_MAX) {
-      peer.offerTimer = setTimeout(() => this.#sendOffer(peer, resends + 1), OFFER_RESEND_MS);
-    }
   }
 
   #closePeer(id: string): void {
     const peer = this.#peers.get(id);
     if (!peer) return;
     this.#peers.delete(id);
-    clearTimeout(peer.offerTimer);
-    peer.pc.onnegotiationneeded = peer.pc.onicecandidate = peer.pc.ontrack = peer.pc.onconnectionstatechange = null;
-    peer.pc.close();
+    peer.close();
     this.emit("peer-left", { participantId: id });
   }
 
-  /** The perfect-negotiation answer to a description from `from`. */
+  /** Hands a peer's description to its link. */
   #described(from: string, description: RTCSessionDescriptionInit): void {
     let peer = this.#peers.get(from);
     if (!peer) {
@@ -379,72 +308,11 @@ export class MeshCall extends Emitter<MeshCallEvents> {
       if (description.type !== "offer" || !this.#inCall(from)) return;
       peer = this.#createPeer(from);
     }
-    const current = peer;
-    current.chain = current.chain.then(() => this.#applyDescription(current, description));
-  }
-
-  async #applyDescription(peer: Peer, description: RTCSessionDescriptionInit): Promise<void> {
-    const { pc } = peer;
-    if (this.#peers.get(peer.id) !== peer) return;
-    try {
-      if (description.type === "offer") {
-        const collision = peer.makingOffer || pc.signalingState !== "stable";
-        peer.ignoreOffer = !peer.polite && collision;
-        if (peer.ignoreOffer) return;
-        if (collision) await pc.setLocalDescription({ type: "rollback" });
-        await pc.setRemoteDescription(description);
-        await this.#adoptTransceivers(peer);
-        await pc.setLocalDescription();
-        this.#signal(peer.id, this.connection.sendAnswer(peer.id, pc.localDescription!.sdp));
-      } else {
-        if (pc.signalingState !== "have-local-offer") return; // an answer to an offer rolled back
-        await pc.setRemoteDescription(description);
-      }
-      for (const candidate of peer.pendingCandidates.splice(0)) await pc.addIceCandidate(candidate);
-    } catch (error) {
-      this.emit("error", { participantId: peer.id, error });
-    }
-  }
-
-  /** The polite side sends on the transceivers the impolite side's offer created. */
-  async #adoptTransceivers(peer: Peer): Promise<void> {
-    for (const transceiver of peer.pc.getTransceivers()) {
-      const kind = transceiver.receiver.track.kind;
-      if (kind === "audio" && !peer.audio) {
-        peer.audio = transceiver;
-        await this.#send(transceiver, this.#audioTrack);
-      } else if (kind === "video" && !peer.video) {
-        peer.video = transceiver;
-        await this.#send(transceiver, this.#videoTrack());
-      }
-    }
-  }
-
-  async #send(transceiver: RTCRtpTransceiver, track: MediaStreamTrack | null): Promise<void> {
-    transceiver.direction = "sendrecv";
-    await transceiver.sender.replaceTrack(track);
-    if (this.#localStream) transceiver.sender.setStreams?.(this.#localStream);
+    peer.describe(description);
   }
 
   #candidate(from: string, candidate: RTCIceCandidateInit): void {
-    const peer = this.#peers.get(from);
-    if (!peer) return;
-    peer.chain = peer.chain.then(async () => {
-      if (!peer.pc.remoteDescription) {
-        peer.pendingCandidates.push(candidate);
-        return;
-      }
-      try {
-        await peer.pc.addIceCandidate(candidate);
-      } catch (error) {
-        // Candidates of an offer we ignored (glare, impolite side) fail by design.
-        if (!peer.ignoreOffer) this.emit("error", { participantId: from, error });
-      }
-    });
-  }
-
-  #signal(participantId: string, sent: Promise<void>): void {
-    sent.catch((error) => this.emit("error", { participantId, error }));
+    this.#peers.get(from)?.addCandidate(candidate);
   }
 
   // ------------------------------------------------------------ local media
@@ -453,10 +321,14 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     return this.#screenTrack ?? this.#cameraTrack;
   }
 
+  #localMedia(): LocalMedia {
+    return { audio: this.#audioTrack, video: this.#videoTrack(), stream: this.#localStream };
+  }
+
   async #replaceVideo(): Promise<void> {
     this.#updateLocalStream();
     const track = this.#videoTrack();
-    await Promise.all([...this.#peers.values()].map((peer) => peer.video?.sender.replaceTrack(track)));
+    await Promise.all([...this.#peers.values()].map((peer) => peer.replaceVideo(track)));
   }
 
   #updateLocalStream(): void {

@@ -1,0 +1,143 @@
+/**
+ * A connection's credentials, kept fresh: the token (session or host),
+ * renewed before it expires, and the ICE servers, whose credentials are
+ * refreshed before they expire unless the token's renewal does it. A failed
+ * renewal is reported and retried while the old credentials last.
+ */
+import type { ConnectionEvents } from "./connection-types";
+import { MeetTimeError } from "./errors";
+import type { MeetTime } from "./meettime";
+import { renewalTime, runAt, tokenClaims } from "./timing";
+import type { IceServer, IceServersInfo } from "./types";
+
+const RENEWAL_RETRY_MS = 30_000;
+const noop = () => {};
+
+export interface CredentialsOptions {
+  client: MeetTime;
+  meetingId: string;
+  token: string;
+  iceServers?: IceServer[] | undefined;
+  iceServersExpiresAt?: string | undefined;
+  /** Renew the token automatically. */
+  renewToken: boolean;
+  renewBeforeMs: number;
+  /** Tells the connection's listeners. */
+  emit: <K extends "token" | "ice-servers" | "error">(type: K, data: ConnectionEvents[K]) => void;
+}
+
+export class Credentials {
+  #token: string;
+  #iceServers: IceServer[] | undefined;
+  #iceServersExpiresAt: string | undefined;
+  #stopped = false;
+  #cancelTokenRenewal = noop;
+  #cancelIceRefresh = noop;
+  readonly #options: CredentialsOptions;
+
+  constructor(options: CredentialsOptions) {
+    this.#options = options;
+    this.#token = options.token;
+    if (options.iceServers) this.#setIceServers(options.iceServers, options.iceServersExpiresAt);
+    this.#scheduleTokenRenewal();
+  }
+
+  get token(): string {
+    return this.#token;
+  }
+  get iceServers(): IceServer[] | undefined {
+    return this.#iceServers;
+  }
+  get iceServersExpiresAt(): string | undefined {
+    return this.#iceServersExpiresAt;
+  }
+
+  /** No more renewals (the connection closed for good); one under way still resolves, unapplied. */
+  stop(): void {
+    this.#stopped = true;
+    this.#cancelTokenRenewal();
+    this.#cancelIceRefresh();
+  }
+
+  async renewToken(): Promise<string> {
+    const { client, meetingId } = this.#options;
+    const { kind, expiresAtMs: before } = tokenClaims(this.#token);
+    const renewed =
+      kind === "host"
+        ? await client.mintHostToken(meetingId, this.#token).then((r) => ({ token: r.hostToken, ...r }))
+        : await client.renewSession(meetingId, this.#token).then((r) => ({ token: r.sessionToken, ...r }));
+    if (this.#stopped) return renewed.token;
+    this.#token = renewed.token;
+    this.#options.emit("token", { token: renewed.token, expiresAt: renewed.expiresAt });
+    // A token capped at the meeting's expiry cannot get longer: renewing it again would only loop.
+    const after = tokenClaims(renewed.token).expiresAtMs;
+    if (before === undefined || after === undefined || after > before) this.#scheduleTokenRenewal();
+    // ICE credentials are capped at the token's expiry: ones capped by the old token can now last longer.
+    const iceExpiry = Date.parse(this.#iceServersExpiresAt ?? "");
+    if (before !== undefined && iceExpiry <= before + 1_000) {
+      this.refreshIceServers().catch((error) => this.#renewalFailed(error, iceExpiry, noop));
+    }
+    return renewed.token;
+  }
+
+  async refreshIceServers(): Promise<IceServersInfo> {
+    const fresh = await this.#options.client.iceServers(this.#options.meetingId, this.#token);
+    const info = { iceServers: fresh.iceServers, iceServersExpiresAt: fresh.expiresAt };
+    if (!this.#stopped) {
+      // Credentials capped at the token's expiry cannot get longer: refreshing them again would only loop.
+      const later =
+        this.#iceServersExpiresAt === undefined || Date.parse(fresh.expiresAt) > Date.parse(this.#iceServersExpiresAt);
+      this.#setIceServers(fresh.iceServers, fresh.expiresAt, later);
+      this.#options.emit("ice-servers", info);
+    }
+    return info;
+  }
+
+  #scheduleTokenRenewal(): void {
+    this.#cancelTokenRenewal();
+    const { kind, expiresAtMs } = tokenClaims(this.#token);
+    if (!this.#options.renewToken || expiresAtMs === undefined || (kind !== "session" && kind !== "host")) return;
+    this.#cancelTokenRenewal = runAt(renewalTime(expiresAtMs, Date.now(), this.#options.renewBeforeMs), () => {
+      this.renewToken().catch((error) => {
+        this.#cancelTokenRenewal = this.#renewalFailed(error, expiresAtMs, () => this.#scheduleTokenRenewal());
+      });
+    });
+  }
+
+  #setIceServers(iceServers: IceServer[], expiresAt: string | undefined, scheduleRefresh = true): void {
+    this.#iceServers = iceServers;
+    this.#iceServersExpiresAt = expiresAt;
+    this.#cancelIceRefresh();
+    this.#cancelIceRefresh = noop;
+    const expiresAtMs = expiresAt === undefined ? Number.NaN : Date.parse(expiresAt);
+    if (!scheduleRefresh || Number.isNaN(expiresAtMs) || this.#iceFollowsToken(expiresAtMs)) return;
+    this.#cancelIceRefresh = runAt(renewalTime(expiresAtMs, Date.now(), this.#options.renewBeforeMs), () => {
+      this.refreshIceServers().catch((error) => {
+        this.#cancelIceRefresh = this.#renewalFailed(error, expiresAtMs, () =>
+          this.#setIceServers(iceServers, expiresAt),
+        );
+      });
+    });
+  }
+
+  /** Credentials capped at the token's expiry are refreshed by the token's renewal, not on their own. */
+  #iceFollowsToken(iceExpiresAtMs: number): boolean {
+    const { kind, expiresAtMs } = tokenClaims(this.#token);
+    const renewable = this.#options.renewToken && (kind === "session" || kind === "host");
+    return renewable && expiresAtMs !== undefined && iceExpiresAtMs <= expiresAtMs + 1_000;
+  }
+
+  /**
+   * A failed renewal is reported and tried again in 30 s while the old
+   * credentials last, unless the seat or meeting is gone; returns the retry's cancel.
+   */
+  #renewalFailed(error: unknown, expiresAtMs: number, retry: () => void): () => void {
+    const failure =
+      error instanceof MeetTimeError ? error : MeetTimeError.client("NETWORK_ERROR", String(error), error);
+    this.#options.emit("error", failure);
+    const final = [401, 403, 404, 410].includes(failure.status);
+    if (this.#stopped || final || Date.now() + RENEWAL_RETRY_MS >= expiresAtMs) return noop;
+    const timer = setTimeout(retry, RENEWAL_RETRY_MS);
+    return () => clearTimeout(timer);
+  }
+}
