@@ -4,12 +4,40 @@
  * several ways the first failing check of API.md answers.
  */
 import { env } from "cloudflare:test";
+import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
 import { api, createMeeting, expectError, getMeeting, meetingWith, mintJoinToken } from "./helpers/api";
 import { expectRejected, expireMeeting, storedMeetingCount } from "./helpers/meeting-storage";
-import { claimsOf, expired, reboundTo, tampered, withAlgNone, withWrongSecret } from "./helpers/tokens";
+import {
+  claimsOf,
+  expired,
+  reboundTo,
+  SERVER_SECRET,
+  signClaims,
+  tampered,
+  withAlgNone,
+  withWrongSecret,
+} from "./helpers/tokens";
 
 type Meeting = Awaited<ReturnType<typeof meetingWith>>;
+
+/**
+ * `token`'s payload under `header`, HMAC-signed by hand with the server's own key (a
+ * JWT library refuses to build most of these): only the header is wrong.
+ */
+async function resignedWith(token: string, header: Record<string, unknown>, hash = "SHA-256") {
+  const encode = (value: unknown) => base64url.encode(JSON.stringify(value));
+  const signingInput = `${encode(header)}.${encode(claimsOf(token))}`;
+  const key = await crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(SERVER_SECRET),
+    { name: "HMAC", hash },
+    false,
+    ["sign"],
+  );
+  const signature = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(signingInput));
+  return `${signingInput}.${base64url.encode(new Uint8Array(signature))}`;
+}
 
 /** Ways to present a token the server must refuse with 401, built from a genuine one. */
 const FORGERIES: [string, (token: string, m: Meeting) => Promise<string> | string][] = [
@@ -20,6 +48,13 @@ const FORGERIES: [string, (token: string, m: Meeting) => Promise<string> | strin
   ["a payload tampered to pose as the host", (t, m) => tampered(t, { kind: "host", pid: m.host.id, jti: "forged" })],
   ["a payload tampered to a later exp", (t) => tampered(t, { exp: Math.floor(Date.now() / 1000) + 999_999 })],
   ["a truncated signature", (t) => t.slice(0, -4)],
+  // Signed with the server's real key: only the header or one claim is wrong.
+  ["alg HS512", (t) => resignedWith(t, { alg: "HS512", typ: "JWT" }, "SHA-512")],
+  ["a critical header extension", (t) => resignedWith(t, { alg: "HS256", crit: ["x-ext"], "x-ext": 1 })],
+  ["an unencoded payload (b64 false)", (t) => resignedWith(t, { alg: "HS256", b64: false, crit: ["b64"] })],
+  ["another issuer", (t) => signClaims({ ...claimsOf(t), iss: "someone-else" })],
+  ["a not-before in the future", (t) => signClaims({ ...claimsOf(t), nbf: Math.floor(Date.now() / 1000) + 3600 })],
+  ["no exp", (t) => signClaims({ ...claimsOf(t), exp: undefined })],
   ["garbage", () => "garbage"],
 ];
 

@@ -9,8 +9,9 @@
  *   if given,
  * - the working tree ("after"),
  *
- * measuring workerd CPU per request at concurrency 16 for create (and, for
- * MeetTime, `GET /api/meetings/:id` and join), then the load run: `--creates`
+ * measuring workerd CPU per request at concurrency 16 for create, `GET
+ * /api/meetings/:id` and join (the floor: its create, its two-call read and
+ * a bare `GET` that calls no object), then the load run: `--creates`
  * (10,000) creates at `--concurrency` (16), with req/s, p50/p99, every
  * status, dropped connections (requests that got no HTTP answer) and
  * workerd's RSS (start, peak, end, and after `--idle-seconds`). The working
@@ -30,9 +31,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { ROOT, startMiniflare, usingBundle } from "./lib/meettime-server.mjs";
+import { probeBundle, ROOT, startMiniflare, usingBundle, workerOnlyConfig } from "./lib/meettime-server.mjs";
 import { median, options, round } from "./lib/orchestrate.mjs";
-import { cpuMicros, cpuModel, loadAverage, systemMicros } from "./lib/proc.mjs";
+import { cpuMicros, cpuModel, loadAverage, rssBytes, systemMicros } from "./lib/proc.mjs";
 
 const opts = options({
   creates: 10_000,
@@ -50,24 +51,11 @@ const opts = options({
 const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const PARTICIPANTS = 50;
 const TOKENS_PER_REQUEST = 50;
+/** Dropped requests described one by one (timing, socket totals); the rest are only counted. */
+const MAX_DROP_DETAILS = 20;
 const scratch = mkdtempSync(join(tmpdir(), "meettime-bench-create-"));
 
 // ---------------------------------------------------------------- snapshots
-
-/**
- * wrangler.toml without what a create does not need and a snapshot cannot
- * carry: the static assets directory and its build command.
- */
-function workerOnlyConfig(toml, main) {
-  const kept = [];
-  let skipping = false;
-  for (const line of toml.split("\n")) {
-    const table = /^\s*\[+([^\]]+)\]+/.exec(line)?.[1]?.trim();
-    if (table !== undefined) skipping = table === "assets" || table === "build";
-    if (!skipping) kept.push(line);
-  }
-  return kept.join("\n").replace(/^main\s*=.*$/m, `main = ${JSON.stringify(main)}`);
-}
 
 /** Runs wrangler quietly; on failure its output (where wrangler prints its errors) goes into the error. */
 function runWrangler(file, args, options) {
@@ -131,39 +119,18 @@ function snapshotOfRef(ref) {
 }
 
 function floorSnapshot() {
-  const dir = join(scratch, "floor");
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "index.js"), readFileSync(new URL("probe/floor-worker.mjs", import.meta.url)));
-  writeFileSync(
-    join(dir, "wrangler.toml"),
-    `name = "floor"
-main = "index.js"
-compatibility_date = "2026-04-26"
-
-[[durable_objects.bindings]]
-name = "FLOOR"
-class_name = "FloorObject"
-
-[[migrations]]
-tag = "v1"
-new_sqlite_classes = ["FloorObject"]
-`,
-  );
-  return usingBundle(dir);
+  return probeBundle(new URL("probe/floor-worker.mjs", import.meta.url), {
+    binding: "FLOOR",
+    className: "FloorObject",
+  });
 }
 
 // ---------------------------------------------------------------- load
 
-/** Resident memory of a process in MiB (VmRSS), or null once it is gone. */
+/** Resident memory of a process in MiB, or null once it is gone. */
 function rssMiB(pid) {
-  try {
-    const line = readFileSync(`/proc/${pid}/status`, "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("VmRSS:"));
-    return line ? Number(line.split(/\s+/)[1]) / 1024 : null;
-  } catch {
-    return null;
-  }
+  const bytes = rssBytes(pid);
+  return bytes === null ? null : bytes / 1024 / 1024;
 }
 
 function percentile(sorted, p) {
@@ -180,6 +147,7 @@ async function load({ total, concurrency, send }) {
   const latencies = [];
   const statuses = {};
   const drops = {};
+  const dropDetails = [];
   const startedAt = performance.now();
   const loop = async () => {
     for (let i = next++; i < total; i = next++) {
@@ -193,6 +161,14 @@ async function load({ total, concurrency, send }) {
         const cause = error?.cause;
         const reason = `${cause?.code ?? error?.name}: ${cause?.message ?? error?.message ?? error}`;
         drops[reason] = (drops[reason] ?? 0) + 1;
+        // Who closed it: undici reports the socket's totals. A drop a moment after sending on a
+        // socket that had already carried answers is the keep-alive race (the server closed an
+        // idle connection as the request went out); a drop after the request's usual time, or
+        // on a fresh socket, is the server giving up on a request it had.
+        if (dropDetails.length < MAX_DROP_DETAILS) {
+          const { localPort, bytesWritten, bytesRead } = cause?.socket ?? {};
+          dropDetails.push({ afterMs: round(performance.now() - sentAt), localPort, bytesWritten, bytesRead });
+        }
       }
     }
   };
@@ -208,6 +184,7 @@ async function load({ total, concurrency, send }) {
     statuses,
     dropped: Object.values(drops).reduce((a, b) => a + b, 0),
     drops,
+    dropDetails,
   };
 }
 
@@ -328,6 +305,8 @@ async function measure(name, bundle, isMeetTime) {
       const read = () => fetch(`${url}/read/${id}`, { signal: AbortSignal.timeout(60_000) });
       await load({ total: 200, concurrency: opts.concurrency, send: read });
       await cpuPerRequest(cpu, "get", pid, opts.cpuRequests, read);
+      const ping = () => fetch(`${url}/ping`, { signal: AbortSignal.timeout(60_000) });
+      await cpuPerRequest(cpu, "ping", pid, opts.cpuRequests, ping);
     }
     // `--creates 0`: CPU per request only, no load run.
     if (opts.creates === 0) return { name, cpu, run: null, rss: null, stderr: stderr.counts };
@@ -362,6 +341,7 @@ function report(result) {
       `p99 ${round(run.p99)} ms, CPU ${round(run.cpuPerCreate, 0)} µs/create, statuses ${JSON.stringify(run.statuses)}, ` +
       `dropped ${run.dropped}${run.dropped ? ` ${JSON.stringify(run.drops)}` : ""}`,
   );
+  for (const drop of run.dropDetails) console.log(`    dropped: ${JSON.stringify(drop)}`);
   console.log(
     `    workerd RSS MiB: start ${round(rss.start)}, peak ${round(rss.peak)}, end ${round(rss.end)}, ` +
       `after ${opts.idleSeconds} s idle ${round(rss.idle ?? 0)}; ` +
@@ -372,11 +352,12 @@ function report(result) {
 // ---------------------------------------------------------------- main
 
 let exitCode = 0;
+let floor;
 try {
   console.log(`create benchmark: ${cpuModel()}, load ${loadAverage()}, ${JSON.stringify(opts)}`);
   const after = opts.bundle ? usingBundle(opts.bundle) : snapshot(ROOT, opts.saveBundle || join(scratch, "after"));
   const before = opts.before ? usingBundle(opts.before) : opts.beforeRef ? snapshotOfRef(opts.beforeRef) : null;
-  const floor = floorSnapshot();
+  floor = floorSnapshot();
   const variants = [
     ["floor", floor, false],
     ...(before ? [["before", before, true]] : []),
@@ -398,7 +379,7 @@ try {
     return `${round(median(values), 0)} [${round(Math.min(...values), 0)}-${round(Math.max(...values), 0)}]`;
   };
   for (const [name, , isMeetTime] of variants) {
-    const kinds = isMeetTime ? ["create", "get", "join"] : ["create", "get"];
+    const kinds = isMeetTime ? ["create", "get", "join"] : ["create", "get", "ping"];
     console.log(`  ${name}: µs per request ${kinds.map((k) => `${k} ${stat(name, (r) => r.cpu[k])}`).join(", ")}`);
     if (opts.creates === 0) continue;
     console.log(
@@ -424,6 +405,7 @@ try {
   console.error(error);
   exitCode = 1;
 } finally {
+  floor?.dispose();
   if (existsSync(scratch)) rmSync(scratch, { recursive: true, force: true });
 }
 process.exit(exitCode);

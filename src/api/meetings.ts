@@ -233,7 +233,10 @@ export const meetings = new Hono<{ Bindings: Env }>()
     const forwarded = new URL(c.req.url);
     forwarded.search = "";
     const response = await c.var.meetingRoom.fetch(forwarded.href, { headers });
-    // A fresh Response, so the middleware after us may still add headers to the 101.
+    // A fresh Response, so the middleware after us may still add headers to the 101. Hono merges
+    // the headers set so far (request id, rate limit) only into an answer that replaces one it
+    // made: reading `c.res` makes that one.
+    void c.res;
     return new Response(response.body, {
       status: response.status,
       headers: response.headers,

@@ -3,7 +3,7 @@
  * `aud`. Signing and verification only; whether a token is spent or revoked
  * is the meeting object's business.
  */
-import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
+import { SignJWT } from "jose";
 import { z } from "zod";
 import { AppError } from "../errors";
 
@@ -59,22 +59,74 @@ export async function signToken(secret: string, claims: TokenClaims): Promise<st
     .sign(await signingKey(secret));
 }
 
+/** Why a token failed: only `signature` moves on to the previous secret; `expired` is worded apart. */
+class TokenRejected extends Error {
+  constructor(readonly reason: "malformed" | "signature" | "expired" | "claims") {
+    super(reason);
+  }
+}
+
+const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
+const encoder = new TextEncoder();
+
+function base64urlBytes(segment: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(segment.replace(/-/g, "+").replace(/_/g, "/"));
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** A segment's JSON object; anything else (bad base64, bad JSON, an array, null) is malformed. */
+function jsonObject(segment: string): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(base64urlBytes(segment)));
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // Falls through to the rejection.
+  }
+  throw new TokenRejected("malformed");
+}
+
 /**
- * Checks the signature against each secret in turn (the current one, then
- * the previous one during a key rotation); only a signature mismatch moves
- * on to the next key, so an expired or foreign token fails on the first.
+ * The compact HS256 JWT check, written out rather than through jose's
+ * generic JWS path, which cost every token route measurable CPU (issue 11,
+ * BENCHMARKS.md "The REST `GET`, piece by piece"). Same rules as `jwtVerify(token, key, { algorithms: ["HS256"],
+ * issuer, audience })`: header `alg` exactly HS256 and no `crit` or `b64`
+ * (extensions we never use), a constant-time HMAC check (`crypto.subtle.verify`) against
+ * each secret in turn (the current one, then the previous one during a
+ * rotation; only a mismatch moves on), then `iss`, `aud` (the route's
+ * meeting, when given), `exp` (expired once `exp <= now`, in seconds), and
+ * `nbf`/`iat` when present.
  */
 async function verifiedPayload(secrets: readonly string[], token: string, meetingId?: string): Promise<unknown> {
-  const options = { algorithms: ["HS256"], issuer: ISSUER, audience: meetingId };
-  for (const [index, secret] of secrets.entries()) {
-    try {
-      return (await jwtVerify(token, await signingKey(secret), options)).payload;
-    } catch (error) {
-      const last = index === secrets.length - 1;
-      if (last || !(error instanceof joseErrors.JWSSignatureVerificationFailed)) throw error;
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts.every((part) => BASE64URL_SEGMENT.test(part))) {
+    throw new TokenRejected("malformed");
+  }
+  const [headerPart = "", payloadPart = "", signaturePart = ""] = parts;
+  const header = jsonObject(headerPart);
+  if (header.alg !== "HS256" || "crit" in header || "b64" in header) throw new TokenRejected("malformed");
+  const signature = base64urlBytes(signaturePart);
+  const signed = encoder.encode(`${headerPart}.${payloadPart}`);
+  let matched = false;
+  for (const secret of secrets) {
+    if (await crypto.subtle.verify("HMAC", await signingKey(secret), signature, signed)) {
+      matched = true;
+      break;
     }
   }
-  throw new Error("no verification secret");
+  if (!matched) throw new TokenRejected("signature");
+  const payload = jsonObject(payloadPart);
+  const now = Math.floor(Date.now() / 1000);
+  if (payload.iss !== ISSUER) throw new TokenRejected("claims");
+  if (meetingId !== undefined && payload.aud !== meetingId) throw new TokenRejected("claims");
+  if (payload.iat !== undefined && typeof payload.iat !== "number") throw new TokenRejected("claims");
+  if (payload.nbf !== undefined && (typeof payload.nbf !== "number" || payload.nbf > now)) {
+    throw new TokenRejected("claims");
+  }
+  if (typeof payload.exp !== "number") throw new TokenRejected("claims");
+  if (payload.exp <= now) throw new TokenRejected("expired");
+  return payload;
 }
 
 /**
@@ -91,7 +143,7 @@ export async function verifyToken(
   try {
     payload = await verifiedPayload(typeof secrets === "string" ? [secrets] : secrets, token, meetingId);
   } catch (error) {
-    const expired = error instanceof joseErrors.JWTExpired;
+    const expired = error instanceof TokenRejected && error.reason === "expired";
     throw new AppError("UNAUTHORIZED", expired ? "token expired" : "invalid token");
   }
   const parsed = Payload.safeParse(payload);

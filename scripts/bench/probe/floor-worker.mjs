@@ -5,7 +5,9 @@
  *   limit or alarm);
  * - `GET /read/<id>`: what any exactly rate-limited read needs at least, one
  *   call to a per-client counter object (count kept in memory) and one call
- *   to the object that reads its row.
+ *   to the object that reads its row;
+ * - any other `GET`: a JSON answer without calling an object, the cost of an
+ *   HTTP request through the runtime at all.
  * create.mjs runs it in Miniflare exactly like the MeetTime bundle and
  * reports MeetTime's CPU per request as a ratio to these.
  */
