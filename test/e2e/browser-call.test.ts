@@ -8,11 +8,9 @@
  * MEETTIME_REQUIRE_BROWSER=1 so a missing browser fails CI instead of skipping.
  */
 import { readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { browserAvailable, launchChromium } from "./chromium";
+import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "./chromium";
 import { api, baseUrl } from "./client";
 
 interface CallState {
@@ -39,21 +37,18 @@ async function waitForState(page: Page, what: string, done: (state: CallState) =
 
 describe.skipIf(!browserAvailable)("a call between two browser tabs", () => {
   let browser: Browser;
-  let pageServer: Server;
-  let pageOrigin: string;
+  let pages: TestPages;
 
   beforeAll(async () => {
     // The page is served from 127.0.0.1, a secure context, so getUserMedia is allowed.
     const html = readFileSync(new URL("./browser/call.html", import.meta.url));
-    pageServer = createServer((_, res) => res.writeHead(200, { "content-type": "text/html" }).end(html));
-    await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
-    pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
+    pages = await serveTestPages({ "/": { type: "text/html", body: html } });
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    pageServer?.close();
+    pages?.close();
   });
 
   it("connects WebRTC peers through MeetTime signaling and chats", async () => {
@@ -73,7 +68,7 @@ describe.skipIf(!browserAvailable)("a call between two browser tabs", () => {
     const open = async (token: string, role: "caller" | "callee") => {
       const page = await context.newPage();
       const query = new URLSearchParams({ ws: wsUrl, token, role });
-      await page.goto(`${pageOrigin}/call.html?${query}`);
+      await page.goto(`${pages.origin}/call.html?${query}`);
       return page;
     };
     // The guest is in the room first; the host calls whoever is connected when it arrives.

@@ -4,6 +4,8 @@
  * CI sets MEETTIME_REQUIRE_BROWSER=1 so a missing browser fails instead.
  */
 import { existsSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { type Browser, chromium } from "playwright-core";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -26,4 +28,23 @@ export function launchChromium(): Promise<Browser> {
       "--use-fake-device-for-media-stream",
     ],
   });
+}
+
+/** A test page served from 127.0.0.1 (a secure context, so getUserMedia is allowed). */
+export interface TestPages {
+  origin: string;
+  close(): void;
+}
+
+/** Serves `pages` by path (`"/"` answers any path not listed), each with its content type. */
+export async function serveTestPages(
+  pages: Record<string, { type: string; body: string | Buffer }>,
+): Promise<TestPages> {
+  const server = createServer((req, res) => {
+    const page = pages[req.url ?? "/"] ?? pages["/"];
+    if (!page) res.writeHead(404).end();
+    else res.writeHead(200, { "content-type": page.type }).end(page.body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }

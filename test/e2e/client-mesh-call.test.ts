@@ -10,13 +10,11 @@
  *
  * Needs Debian's chromium, like browser-call.test.ts.
  */
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { CallCapacity, MeetTime as MeetTimeClass, ParticipantData } from "../../src/client";
-import { browserAvailable, launchChromium } from "./chromium";
+import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "./chromium";
 import { baseUrl } from "./client";
 import { inAnHour, sdk } from "./client-helpers";
 
@@ -82,8 +80,7 @@ async function playsVideosOf(page: Page, participantIds: string[]) {
 
 describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
   let browser: Browser;
-  let pageServer: Server;
-  let pageOrigin: string;
+  let testPages: TestPages;
 
   beforeAll(async () => {
     const bundle = await build({
@@ -97,18 +94,16 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
     const sdkJs = bundle.outputFiles[0]!.text;
     // Served from 127.0.0.1, a secure context, so getUserMedia is allowed; the page talks to the
     // server only over WebSocket (no CORS), with the ICE servers handed in.
-    pageServer = createServer((req, res) => {
-      if (req.url === "/sdk.js") res.writeHead(200, { "content-type": "text/javascript" }).end(sdkJs);
-      else res.writeHead(200, { "content-type": "text/html" }).end(PAGE);
+    testPages = await serveTestPages({
+      "/sdk.js": { type: "text/javascript", body: sdkJs },
+      "/": { type: "text/html", body: PAGE },
     });
-    await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve));
-    pageOrigin = `http://127.0.0.1:${(pageServer.address() as AddressInfo).port}`;
     browser = await launchChromium();
   });
 
   afterAll(async () => {
     await browser?.close();
-    pageServer?.close();
+    testPages?.close();
   });
 
   /**
@@ -132,7 +127,7 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
     const pages: Page[] = [];
     for (const seat of seats) {
       const page = await context.newPage();
-      await page.goto(pageOrigin);
+      await page.goto(testPages.origin);
       await page.evaluate((args) => (window as any).start(args), {
         baseUrl: baseUrl(),
         meetingId,
