@@ -184,18 +184,15 @@ export const meetings = new Hono<{ Bindings: Env }>()
 
   // Contract 1.1: a session renews itself; a read-only calendar token; fresh ICE credentials.
   .post(`/${MEETING_ID_PARAM}/session-token`, ...noBody, authenticate(), async (c) => {
-    c.header("Cache-Control", "no-store");
     return c.json(unwrap(await c.var.meetingRoom.renewSession(c.var.claims)), 201);
   })
 
   .post(`/${MEETING_ID_PARAM}/calendar-token`, ...noBody, authenticate(), async (c) => {
-    c.header("Cache-Control", "no-store");
     return c.json(unwrap(await c.var.meetingRoom.mintCalendarToken(c.var.claims)), 201);
   })
 
   .get(`/${MEETING_ID_PARAM}/ice-servers`, authenticate(), async (c) => {
     const { participantId, notAfter } = unwrap(await c.var.meetingRoom.iceGrant(c.var.claims));
-    c.header("Cache-Control", "no-store");
     return c.json(await iceServersForParticipant(c.env, participantId, notAfter), 200);
   })
 
