@@ -5,17 +5,12 @@
  * it at creation. Pure functions of the meeting row, the holder and the clock.
  */
 import { signToken } from "../auth/tokens";
-import { LIMITS } from "../protocol/schemas";
+import { type CalendarTokenData, LIMITS, type SessionTokenData } from "../protocol/schemas";
 import type { MeetingRow } from "./store";
 import { iso, wholeSeconds } from "./views";
 
 const DAY_MS = 86_400_000;
 const YEAR_MS = 366 * DAY_MS;
-
-export interface SignedSession {
-  sessionToken: string;
-  expiresAt: string;
-}
 
 /**
  * A session token for `participantId`: `tokenExpiryMs` from now, never past
@@ -28,7 +23,7 @@ export async function signSessionToken(
   participantId: string,
   tokenExpiryMs: number,
   now: number,
-): Promise<SignedSession> {
+): Promise<SessionTokenData> {
   const expiresAt = wholeSeconds(Math.min(now + tokenExpiryMs, meeting.expiresAt));
   const sessionToken = await signToken(secret, {
     meetingId: meeting.id,
@@ -38,12 +33,6 @@ export async function signSessionToken(
     expiresAt,
   });
   return { sessionToken, expiresAt: iso(expiresAt) };
-}
-
-export interface SignedCalendarToken {
-  token: string;
-  calendarUrl: string;
-  expiresAt: string;
 }
 
 /**
@@ -61,7 +50,7 @@ export async function signCalendarToken(
   participantId: string,
   meetingExpiryMs: number,
   now: number,
-): Promise<SignedCalendarToken> {
+): Promise<CalendarTokenData> {
   const backstop = now + LIMITS.SCHEDULE_AHEAD_YEARS * YEAR_MS + LIMITS.DURATION_MAX * 60_000 + meetingExpiryMs;
   const token = await signToken(secret, {
     meetingId: meeting.id,

@@ -87,8 +87,12 @@ export function utf8Length(text: string): number {
  */
 const ID_KEY = /[{,]\s*"id"\s*:\s*(?:"([^"\\]{0,128})"|(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?))/;
 
-export function peekFrameId(message: string | ArrayBuffer): string | number | undefined {
-  if (typeof message !== "string" || frameBytesOver(message, LIMITS.FRAME_MAX_BYTES)) return undefined;
+/** `tooLarge` as for `parseClientFrame`: a frame over the limit is refused without an id. */
+export function peekFrameId(
+  message: string | ArrayBuffer,
+  tooLarge = frameBytesOver(message, LIMITS.FRAME_MAX_BYTES),
+): string | number | undefined {
+  if (typeof message !== "string" || tooLarge) return undefined;
   const match = ID_KEY.exec(message);
   if (!match) return undefined;
   if (match[1] !== undefined) return match[1];
@@ -104,9 +108,16 @@ function frameId(value: unknown): string | number | undefined {
     : undefined;
 }
 
-/** Parses and validates a frame; its size is checked again (from its length, cheaply) for callers that did not admit it. */
-export function parseClientFrame(message: string | ArrayBuffer): ParsedFrame {
-  if (frameBytesOver(message, LIMITS.FRAME_MAX_BYTES)) {
+/**
+ * Parses and validates a frame. `tooLarge` is the admission's verdict
+ * (`admitFrame`), so a message is measured once; callers that did not admit
+ * it leave it out and the size is measured here.
+ */
+export function parseClientFrame(
+  message: string | ArrayBuffer,
+  tooLarge = frameBytesOver(message, LIMITS.FRAME_MAX_BYTES),
+): ParsedFrame {
+  if (tooLarge) {
     return { ok: false, error: new AppError("PAYLOAD_TOO_LARGE", "frames are limited to 64 KiB") };
   }
   if (typeof message !== "string") {

@@ -8,7 +8,7 @@
  * it does when its gap is older than what the meeting keeps.
  */
 import type { ChatMessageData, MeetingData, ParticipantData } from "../protocol/schemas";
-import { utf8Length } from "./frames";
+import { frameBytesOver, utf8Length } from "./frames";
 import { encodeEvent } from "./sockets";
 
 export const JOINED_FRAME_MAX_BYTES = 1024 * 1024;
@@ -21,7 +21,7 @@ export function buildJoinedFrame(
   maxBytes = JOINED_FRAME_MAX_BYTES,
 ): string {
   const frame = encodeEvent({ type: "meeting:joined", data: { self, meeting, chat } });
-  if (utf8Length(frame) <= maxBytes) return frame;
+  if (!frameBytesOver(frame, maxBytes)) return frame;
   let budget = maxBytes - utf8Length(encodeEvent({ type: "meeting:joined", data: { self, meeting, chat: [] } }));
   let kept = 0;
   for (let i = chat.length - 1; i >= 0; i--) {

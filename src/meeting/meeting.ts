@@ -10,6 +10,7 @@ import { requireJwtSecret } from "../config";
 import { AppError, type Outcome } from "../errors";
 import { log } from "../log";
 import type {
+  CalendarTokenData,
   CreateMeetingInput,
   DatetimeUpdateInput,
   KickInput,
@@ -17,9 +18,10 @@ import type {
   MeetingStatsData,
   MintTokensInput,
   ParticipantData,
+  SessionTokenData,
 } from "../protocol/schemas";
 import { ANY_TOKEN, CALENDAR_READERS, HOST_ONLY, MEMBERS, SESSION_ONLY } from "./access";
-import { type SignedCalendarToken, type SignedSession, signCalendarToken, signSessionToken } from "./credentials";
+import { signCalendarToken, signSessionToken } from "./credentials";
 import { checkInviteLimit, collectSpentRows } from "./housekeeping";
 import { MeetingSockets } from "./room-sockets";
 import { CLOSE, encodeEvent } from "./sockets";
@@ -263,7 +265,7 @@ export class MeetingRoom extends MeetingSockets {
   }
 
   /** A fresh session token for the holder of a valid one; the old one stays valid until its own expiry. */
-  async renewSession(claims: TokenClaims): Promise<Outcome<SignedSession>> {
+  async renewSession(claims: TokenClaims): Promise<Outcome<SessionTokenData>> {
     return this.outcome("renewSession", () => {
       const secret = requireJwtSecret(this.config);
       const { meeting, participant } = this.authorizeActive(claims, SESSION_ONLY);
@@ -272,7 +274,7 @@ export class MeetingRoom extends MeetingSockets {
   }
 
   /** A read-only calendar token, revoked with the participant who mints it. */
-  async mintCalendarToken(claims: TokenClaims): Promise<Outcome<SignedCalendarToken>> {
+  async mintCalendarToken(claims: TokenClaims): Promise<Outcome<CalendarTokenData>> {
     return this.outcome("mintCalendarToken", () => {
       const secret = requireJwtSecret(this.config);
       const { meeting, participant } = this.authorizeActive(claims, MEMBERS);
@@ -309,19 +311,10 @@ export class MeetingRoom extends MeetingSockets {
           messagesRelayedSince: iso(this.awakeSince),
           chatMessagesSent: this.lastSeq,
           chatMessagesStored: this.store.chatCount(),
-          ...this.storedRows(),
+          ...this.store.rowCounts(Date.now()),
           storageBytes: this.ctx.storage.sql.databaseSize,
         },
       };
     });
-  }
-
-  private storedRows() {
-    const rows = this.store.rowCounts(Date.now());
-    return {
-      participantsStored: rows.participants,
-      joinTokensStored: rows.joinTokens,
-      outstandingInvites: rows.outstandingInvites,
-    };
   }
 }

@@ -110,9 +110,9 @@ export abstract class MeetingSockets extends MeetingRules {
     // Size and bucket before any parsing (contract 1.1); frames.ts says how the bucket is picked unparsed.
     const admitted = admitFrame(message);
     if (!this.rateLimits.take(identity.participantId, admitted.bucket, now)) {
-      return this.refuseFlood(ws, identity, admitted.bucket, peekFrameId(message), now);
+      return this.refuseFlood(ws, identity, admitted.bucket, peekFrameId(message, admitted.tooLarge), now);
     }
-    const parsed = parseClientFrame(message);
+    const parsed = parseClientFrame(message, admitted.tooLarge);
     let acked = false;
     const sendAck = () => {
       if (parsed.id !== undefined) sendQuietly(ws, encodeAck(parsed.id));

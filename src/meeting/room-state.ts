@@ -42,12 +42,14 @@ export abstract class MeetingState extends DurableObject<Env> {
    */
   protected messagesRelayed = 0;
   protected readonly awakeSince = Date.now();
-  protected presenceWriter: PresenceWriter | undefined;
+  /** Lazy persistence of participant state (presence.ts). */
+  protected readonly presence: PresenceWriter;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new MeetingStore(ctx.storage);
     this.sockets = new SocketRegistry(ctx.getWebSockets());
+    this.presence = new PresenceWriter(ctx.storage, this.store, () => this.sockets.liveStates());
     this.metrics = new ServiceMetrics(env.METRICS);
     this.objectId = ctx.id.toString();
     try {
@@ -61,12 +63,6 @@ export abstract class MeetingState extends DurableObject<Env> {
 
   protected get config() {
     return loadConfig(this.env);
-  }
-
-  /** Lazy persistence of participant state (presence.ts); made on first use. */
-  protected get presence(): PresenceWriter {
-    this.presenceWriter ??= new PresenceWriter(this.ctx.storage, this.store, () => this.sockets.liveStates());
-    return this.presenceWriter;
   }
 
   // ------------------------------------------------------------------ access

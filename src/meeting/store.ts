@@ -101,6 +101,9 @@ export interface ChatRow {
   ts: number;
 }
 
+/** An invite that still counts against INVITE_LIMIT: neither redeemed nor expired (bind `now`). */
+const OUTSTANDING_INVITE = "redeemed_at IS NULL AND expires_at > ?";
+
 export const DEFAULT_STATE: ParticipantStateData = { audio: true, video: true, screen: false, handRaised: false };
 
 type SqlRow = Record<string, SqlStorageValue>;
@@ -301,8 +304,7 @@ export class MeetingStore {
 
   /** Join tokens neither redeemed nor expired: what the INVITE_LIMIT counts. */
   outstandingInvites(now: number): number {
-    return this.sql.exec(`SELECT COUNT(*) AS n FROM join_token WHERE redeemed_at IS NULL AND expires_at > ?`, now).one()
-      .n as number;
+    return this.sql.exec(`SELECT COUNT(*) AS n FROM join_token WHERE ${OUTSTANDING_INVITE}`, now).one().n as number;
   }
 
   /**
@@ -320,19 +322,19 @@ export class MeetingStore {
     return tokens + participants;
   }
 
-  /** Row counts of the tables that grow, for the host's stats. */
-  rowCounts(now: number): { participants: number; joinTokens: number; outstandingInvites: number } {
+  /** Row counts of the tables that grow, named as the host's stats report them. */
+  rowCounts(now: number): { participantsStored: number; joinTokensStored: number; outstandingInvites: number } {
     const row = this.sql
       .exec(
         `SELECT (SELECT COUNT(*) FROM participant) AS participants,
                 (SELECT COUNT(*) FROM join_token) AS join_tokens,
-                (SELECT COUNT(*) FROM join_token WHERE redeemed_at IS NULL AND expires_at > ?) AS outstanding`,
+                (SELECT COUNT(*) FROM join_token WHERE ${OUTSTANDING_INVITE}) AS outstanding`,
         now,
       )
       .one();
     return {
-      participants: row.participants as number,
-      joinTokens: row.join_tokens as number,
+      participantsStored: row.participants as number,
+      joinTokensStored: row.join_tokens as number,
       outstandingInvites: row.outstanding as number,
     };
   }

@@ -273,6 +273,8 @@ export const IceServersResponse = z.object({ iceServers: z.array(IceServer), exp
 export const SessionTokenResponse = z.object({ sessionToken: z.string(), expiresAt: z.string() });
 /** A read-only calendar token and the subscription path that carries it. */
 export const CalendarTokenResponse = z.object({ token: z.string(), calendarUrl: z.string(), expiresAt: z.string() });
+export type SessionTokenData = z.infer<typeof SessionTokenResponse>;
+export type CalendarTokenData = z.infer<typeof CalendarTokenResponse>;
 export const MeetingResponse = z.object({ meeting: Meeting });
 export const MintTokensResponse = z.object({
   tokens: z.array(z.object({ token: z.string(), expiresAt: z.string() })),
