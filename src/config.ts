@@ -12,28 +12,21 @@ const MIN_SECRET_BYTES = 32;
 
 const positiveNumber = (fallback: number) => z.coerce.number().positive().finite().default(fallback);
 const positiveInteger = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** `"a, b,,c"` → `["a", "b", "c"]`. */
+const splitList = (list: string) =>
+  list
+    .split(",")
+    .map((item) => item.trim())
+    .filter(Boolean);
 /** A comma-separated list of ICE server URLs, each with one of `schemes` (`stun:`, `turns:`, …). */
 const iceUrlList = (schemes: RegExp, message: string) =>
   z
     .string()
-    .transform((list) =>
-      list
-        .split(",")
-        .map((url) => url.trim())
-        .filter(Boolean),
-    )
+    .transform(splitList)
     .refine((urls) => urls.every((url) => schemes.test(url)), message);
 
 const ConfigSchema = z.object({
-  CORS_ORIGINS: z
-    .string()
-    .default("http://localhost:5173,http://localhost:3000")
-    .transform((list) =>
-      list
-        .split(",")
-        .map((origin) => origin.trim())
-        .filter(Boolean),
-    ),
+  CORS_ORIGINS: z.string().default("http://localhost:5173,http://localhost:3000").transform(splitList),
   RATE_LIMIT_WINDOW_MS: positiveInteger(900_000),
   RATE_LIMIT_MAX_REQUESTS: positiveInteger(100),
   MAX_PARTICIPANTS_PER_MEETING: z.coerce.number().int().min(2).default(50),

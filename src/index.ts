@@ -15,7 +15,7 @@ import { corsFromConfig } from "./http/cors";
 import { rateLimit } from "./http/rate-limit";
 import { requestLog } from "./http/request-log";
 import { log } from "./log";
-import { isTransientRuntimeError, unavailable } from "./runtime-errors";
+import { isTransientRuntimeError, UNAVAILABLE_RETRY_AFTER_SECONDS, unavailable } from "./runtime-errors";
 
 export { MeetingRoom } from "./meeting/meeting";
 export { RateLimitCounter } from "./ratelimit/counter";
@@ -35,7 +35,7 @@ const HTTP_EXCEPTION_CODES: Record<number, ErrorCode> = {
  * memory errors are 503 UNAVAILABLE (contract 1.1), anything else
  * unexpected is logged and answered as a bare 500.
  */
-export function toAppError(error: unknown, requestIdValue: string): AppError {
+function toAppError(error: unknown, requestIdValue: string): AppError {
   if (error instanceof AppError) return error;
   if (error instanceof HTTPException && HTTP_EXCEPTION_CODES[error.status]) {
     return new AppError(HTTP_EXCEPTION_CODES[error.status] as ErrorCode, error.message || "invalid request");
@@ -65,7 +65,7 @@ app.notFound((c) => c.json({ error: new AppError("NOT_FOUND", "no such route").t
 app.onError((error, c) => {
   const appError = toAppError(error, c.var.requestId);
   const retryAfter = appError.details?.retryAfterSeconds;
-  if (appError.code === "UNAVAILABLE") c.header("Retry-After", String(retryAfter ?? 1));
+  if (appError.code === "UNAVAILABLE") c.header("Retry-After", String(retryAfter ?? UNAVAILABLE_RETRY_AFTER_SECONDS));
   return c.json({ error: appError.toBody() }, appError.status);
 });
 

@@ -27,12 +27,6 @@ function flag(error: object, name: "overloaded" | "retryable"): boolean {
   return (error as Record<string, unknown>)[name] === true;
 }
 
-/** True when the runtime itself says (flag) or shows (message) that it is overloaded. */
-export function isOverloaded(error: unknown): boolean {
-  if (typeof error !== "object" || error === null) return false;
-  return flag(error, "overloaded") || /overloaded|too many requests queued/i.test(String(error));
-}
-
 /** True for load, memory pressure and transient storage failures: worth a 503, not a 500. */
 export function isTransientRuntimeError(error: unknown): boolean {
   if (error instanceof AppError) return false;

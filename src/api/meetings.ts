@@ -86,16 +86,17 @@ const CREATE_ATTEMPTS = 2;
  */
 async function createOnFreshObject(env: Env, input: CreateMeetingInput, onId: (id: string) => void) {
   for (let attempt = 1; ; attempt++) {
+    const retryable = attempt < CREATE_ATTEMPTS;
     const id = env.MEETINGS.newUniqueId().toString();
     onId(id);
-    const outcome = await (meetingStub(env, id).create(id, input) as Promise<Outcome<CreateResult>>).catch(
-      (error: unknown) => {
-        if (attempt < CREATE_ATTEMPTS && isTransientRuntimeError(error)) return "transient" as const;
-        throw error;
-      },
-    );
-    if (outcome === "transient") continue;
-    if (!outcome.ok && outcome.error.code === "UNAVAILABLE" && attempt < CREATE_ATTEMPTS) continue;
+    let outcome: Outcome<CreateResult>;
+    try {
+      outcome = (await meetingStub(env, id).create(id, input)) as Outcome<CreateResult>;
+    } catch (error) {
+      if (retryable && isTransientRuntimeError(error)) continue;
+      throw error;
+    }
+    if (retryable && !outcome.ok && outcome.error.code === "UNAVAILABLE") continue;
     return unwrap(outcome);
   }
 }

@@ -8,6 +8,8 @@ import { z } from "zod";
 import { AppError } from "../errors";
 
 const ISSUER = "meettime";
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 export const TOKEN_KINDS = ["host", "join", "session", "calendar"] as const;
 /** `calendar` (contract 1.1) is read-only: accepted by the calendar feed alone. */
@@ -36,7 +38,7 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function signingKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
       "sign",
       "verify",
     ]);
@@ -67,7 +69,6 @@ class TokenRejected extends Error {
 }
 
 const BASE64URL_SEGMENT = /^[A-Za-z0-9_-]+$/;
-const encoder = new TextEncoder();
 
 function base64urlBytes(segment: string): Uint8Array<ArrayBuffer> {
   const binary = atob(segment.replace(/-/g, "+").replace(/_/g, "/"));
@@ -79,7 +80,7 @@ function base64urlBytes(segment: string): Uint8Array<ArrayBuffer> {
 /** A segment's JSON object; anything else (bad base64, bad JSON, an array, null) is malformed. */
 function jsonObject(segment: string): Record<string, unknown> {
   try {
-    const value: unknown = JSON.parse(new TextDecoder().decode(base64urlBytes(segment)));
+    const value: unknown = JSON.parse(decoder.decode(base64urlBytes(segment)));
     if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
   } catch {
     // Falls through to the rejection.

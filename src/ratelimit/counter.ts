@@ -17,15 +17,12 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { countHit, type RateLimitDecision, type RateWindow } from "./window";
 
-export type { RateLimitDecision } from "./window";
-
 /** Storage key of a used-up window: `{ resetAt }`. */
 const EXHAUSTED_KEY = "exhausted";
 
 export class RateLimitCounter extends DurableObject<Env> {
   /** The open window; undefined until the first request since this instance started. */
   private window: RateWindow | undefined;
-  private restored = false;
 
   /**
    * Counts one request against `limit` per `windowMs`. The limit arrives
@@ -34,8 +31,8 @@ export class RateLimitCounter extends DurableObject<Env> {
    */
   hit(limit: number, windowMs: number): RateLimitDecision {
     const now = Date.now();
-    if (!this.restored) {
-      this.restored = true;
+    // The first request since this instance started: a used-up window survives eviction.
+    if (this.window === undefined) {
       const exhausted = this.ctx.storage.kv.get<{ resetAt: number }>(EXHAUSTED_KEY);
       if (exhausted && now < exhausted.resetAt)
         this.window = { count: Number.MAX_SAFE_INTEGER, resetAt: exhausted.resetAt };
