@@ -21,7 +21,7 @@ import { MeetTimeError } from "./errors";
 import { MeetingViews } from "./meeting-views";
 import type { MeetTime } from "./meettime";
 import { Outbox } from "./outbox";
-import { backoffDelay } from "./timing";
+import { backoffDelay, isoDateTime } from "./timing";
 import type {
   ChatMessageData,
   ClientFrameMap,
@@ -196,9 +196,7 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
   }
   /** Host: `meeting:datetime:update`; a stale `expectedVersion` rejects with `VERSION_CONFLICT`. */
   reschedule(update: RescheduleInput): Promise<void> {
-    const { scheduledAt, ...rest } = update;
-    const at = scheduledAt instanceof Date ? scheduledAt.toISOString() : scheduledAt;
-    return this.send("meeting:datetime:update", at === undefined ? rest : { ...rest, scheduledAt: at });
+    return this.send("meeting:datetime:update", { ...update, scheduledAt: isoDateTime(update.scheduledAt) });
   }
   /** Host: `host:kick-participant`. */
   kick(participantId: string, reason?: string): Promise<void> {

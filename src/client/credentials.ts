@@ -96,7 +96,7 @@ export class Credentials {
   #scheduleTokenRenewal(): void {
     this.#cancelTokenRenewal();
     const { kind, expiresAtMs } = tokenClaims(this.#token);
-    if (!this.#options.renewToken || expiresAtMs === undefined || (kind !== "session" && kind !== "host")) return;
+    if (!this.#renews(kind) || expiresAtMs === undefined) return;
     this.#cancelTokenRenewal = runAt(renewalTime(expiresAtMs, Date.now(), this.#options.renewBeforeMs), () => {
       this.renewToken().catch((error) => {
         this.#cancelTokenRenewal = this.#renewalFailed(error, expiresAtMs, () => this.#scheduleTokenRenewal());
@@ -123,8 +123,12 @@ export class Credentials {
   /** Credentials capped at the token's expiry are refreshed by the token's renewal, not on their own. */
   #iceFollowsToken(iceExpiresAtMs: number): boolean {
     const { kind, expiresAtMs } = tokenClaims(this.#token);
-    const renewable = this.#options.renewToken && (kind === "session" || kind === "host");
-    return renewable && expiresAtMs !== undefined && iceExpiresAtMs <= expiresAtMs + 1_000;
+    return this.#renews(kind) && expiresAtMs !== undefined && iceExpiresAtMs <= expiresAtMs + 1_000;
+  }
+
+  /** Whether a token of `kind` is renewed here: only session and host tokens have a renewal route. */
+  #renews(kind: string | undefined): boolean {
+    return this.#options.renewToken && (kind === "session" || kind === "host");
   }
 
   /**

@@ -5,11 +5,11 @@
  */
 import { MeetingConnection, type MeetingConnectionOptions, type WebSocketConstructor } from "./connection";
 import { MeetTimeError } from "./errors";
+import { isoDateTime } from "./timing";
 import type {
   CalendarTokenResult,
   CreateMeetingInput,
   CreateMeetingResult,
-  DateTimeInput,
   HostTokenResult,
   IceServersResult,
   JoinResult,
@@ -34,8 +34,6 @@ interface RequestOptions {
   token?: string;
   body?: unknown;
 }
-
-const isoDate = (value: DateTimeInput | undefined) => (value instanceof Date ? value.toISOString() : value);
 
 /**
  * @example
@@ -64,7 +62,7 @@ export class MeetTime {
 
   /** `POST /api/meetings`: the meeting, the host's token and participant, and the host's ICE servers. */
   createMeeting(input: CreateMeetingInput): Promise<CreateMeetingResult> {
-    return this.request("POST", "/api/meetings", { body: { ...input, scheduledAt: isoDate(input.scheduledAt) } });
+    return this.request("POST", "/api/meetings", { body: { ...input, scheduledAt: isoDateTime(input.scheduledAt) } });
   }
 
   /** `POST /api/meetings/join`: redeems an invite (once) for a seat and its session token. */
@@ -107,10 +105,7 @@ export class MeetTime {
    * rejects with `VERSION_CONFLICT` and the current meeting in `error.details.meeting`.
    */
   reschedule(meetingId: string, hostToken: string, update: RescheduleInput): Promise<MeetingResult> {
-    const body = {
-      ...update,
-      ...(update.scheduledAt === undefined ? {} : { scheduledAt: isoDate(update.scheduledAt) }),
-    };
+    const body = { ...update, scheduledAt: isoDateTime(update.scheduledAt) };
     return this.request("PUT", this.#path(meetingId, "/datetime"), { token: hostToken, body });
   }
 

@@ -1,8 +1,10 @@
 /**
  * Time arithmetic of the connection, kept pure so it is easy to reason about:
- * reconnect backoff with jitter, when to renew something that expires, and
- * timers that survive delays longer than `setTimeout` can hold.
+ * reconnect backoff with jitter, when to renew something that expires,
+ * timers that survive delays longer than `setTimeout` can hold, a token's
+ * expiry read from it, and date-times as the wire carries them.
  */
+import type { DateTimeInput } from "./types";
 
 export interface BackoffOptions {
   /** Delay before the first retry [500 ms]. */
@@ -49,16 +51,27 @@ export function runAt(atMs: number, callback: () => void): () => void {
   return () => clearTimeout(timer);
 }
 
-/** The `exp` (epoch ms) and `kind` of a MeetTime JWT, read without verifying it (the server verifies). */
-export function tokenClaims(token: string): { expiresAtMs?: number; kind?: string } {
+/**
+ * The `exp` (epoch ms), `kind` and meeting (`aud`) of a MeetTime JWT, read
+ * without verifying it (the server verifies); none of them for a string
+ * that is not a token.
+ */
+export function tokenClaims(token: string): { expiresAtMs?: number; kind?: string; meetingId?: string } {
   try {
     const payload = token.split(".")[1] ?? "";
     const json = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
+    const audience = Array.isArray(json.aud) ? json.aud[0] : json.aud;
     return {
       expiresAtMs: typeof json.exp === "number" ? json.exp * 1000 : undefined,
       kind: typeof json.kind === "string" ? json.kind : undefined,
+      meetingId: typeof audience === "string" ? audience : undefined,
     };
   } catch {
     return {};
   }
+}
+
+/** A date-time as the SDK takes it (`Date` or ISO-8601 string) as the wire carries it: the string. */
+export function isoDateTime(value: DateTimeInput | undefined): string | undefined {
+  return value instanceof Date ? value.toISOString() : value;
 }

@@ -17,11 +17,21 @@ export interface ChatPanel {
 
 export function chatPanel(selfId: string, send: (text: string) => Promise<unknown>): ChatPanel {
   const shown = new Set<number>();
-  const log = h("ol", { class: "chat-log", "aria-live": "polite", "aria-relevant": "additions", tabindex: 0 });
-  log.setAttribute("aria-label", "Chat messages");
-  const input = h("input", { name: "message", maxlength: 2000, autocomplete: "off", required: true });
-  input.setAttribute("aria-label", "Message");
-  input.placeholder = "Write a message";
+  const log = h("ol", {
+    class: "chat-log",
+    "aria-label": "Chat messages",
+    "aria-live": "polite",
+    "aria-relevant": "additions",
+    tabindex: 0,
+  });
+  const input = h("input", {
+    name: "message",
+    "aria-label": "Message",
+    placeholder: "Write a message",
+    maxlength: 2000,
+    autocomplete: "off",
+    required: true,
+  });
   const submit = h("button", { type: "submit" }, "Send");
   const error = h("p", { class: "notice error", role: "alert" });
   const form = h("form", { class: "chat-form" }, input, submit);

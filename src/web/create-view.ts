@@ -7,7 +7,7 @@ import type { MeetTime } from "../client/meettime";
 import { h, labelled } from "./dom";
 import { describeError } from "./messages";
 import { scheduleFields } from "./schedule-fields";
-import type { Seat } from "./seat";
+import { type Seat, seatFrom } from "./seat";
 import { browserTimeZone } from "./time";
 
 /** The next full hour: a sensible default that is never in the past. */
@@ -40,24 +40,8 @@ export function createView(mt: MeetTime, onCreated: (seat: Seat) => void): HTMLE
     error.textContent = "";
     submit.disabled = true;
     try {
-      const value = schedule.read();
-      const created = await mt.createMeeting({
-        title: title.value,
-        hostName: hostName.value,
-        scheduledAt: value.scheduledAt,
-        timezone: value.timezone,
-        durationMinutes: value.durationMinutes,
-      });
-      onCreated({
-        meetingId: created.meeting.id,
-        token: created.hostToken,
-        role: "host",
-        participantId: created.participant.id,
-        name: created.participant.name,
-        iceServers: created.iceServers,
-        iceServersExpiresAt: created.iceServersExpiresAt,
-        chat: [],
-      });
+      const created = await mt.createMeeting({ title: title.value, hostName: hostName.value, ...schedule.read() });
+      onCreated(seatFrom(created, created.hostToken));
     } catch (caught) {
       error.textContent = describeError(caught);
       submit.disabled = false;

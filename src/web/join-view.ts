@@ -6,26 +6,11 @@
  */
 import { MeetTimeError } from "../client/errors";
 import type { MeetTime } from "../client/meettime";
+import { tokenClaims } from "../client/timing";
 import { h, labelled } from "./dom";
 import { describeError } from "./messages";
-import type { Seat } from "./seat";
+import { type Seat, seatFrom } from "./seat";
 import { browserTimeZone, formatInZone } from "./time";
-
-/**
- * The meeting an invite is for: its JWT audience. Read without verifying
- * (only the server can), just to know which meeting to ask about; a link
- * that is not a token at all yields "" and the server's 404/401 says so.
- */
-export function meetingIdOf(token: string): string {
-  try {
-    const payload = token.split(".")[1] ?? "";
-    const json = JSON.parse(atob(payload.replaceAll("-", "+").replaceAll("_", "/")));
-    const audience = Array.isArray(json.aud) ? json.aud[0] : json.aud;
-    return typeof audience === "string" ? audience : "";
-  } catch {
-    return "";
-  }
-}
 
 export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Seat) => void): HTMLElement {
   const heading = h("h1", { id: "join-heading" }, "Join a meeting");
@@ -45,7 +30,9 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
   );
 
   // The meeting is read with the invite before it is spent; a spent or expired link says so now, not after typing a name.
-  mt.getMeeting(meetingIdOf(inviteToken) || "invalid", inviteToken)
+  // Which meeting is the invite's unverified audience (only the server verifies); a link that is not a token at all
+  // asks about "invalid", and the server's 404/401 says so.
+  mt.getMeeting(tokenClaims(inviteToken).meetingId || "invalid", inviteToken)
     .then(({ meeting }) => {
       heading.textContent = `Join “${meeting.title}”`;
       const at = new Date(meeting.scheduledAt);
@@ -68,17 +55,7 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
     submit.disabled = true;
     try {
       const joined = await mt.join(inviteToken, displayName.value);
-      onJoined({
-        meetingId: joined.meeting.id,
-        token: joined.sessionToken,
-        role: "participant",
-        participantId: joined.participant.id,
-        name: joined.participant.name,
-        inviteToken,
-        iceServers: joined.iceServers,
-        iceServersExpiresAt: joined.iceServersExpiresAt,
-        chat: [],
-      });
+      onJoined(seatFrom(joined, joined.sessionToken, inviteToken));
     } catch (caught) {
       error.textContent = describeError(caught);
       submit.disabled = false;

@@ -27,7 +27,3 @@ export function describeError(error: unknown): string {
   }
   return error instanceof Error ? error.message : String(error);
 }
-
-export function errorCode(error: unknown): string | undefined {
-  return error instanceof MeetTimeError ? error.code : undefined;
-}

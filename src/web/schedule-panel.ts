@@ -5,9 +5,10 @@
  * elsewhere is not silently overwritten: the conflict is shown with the
  * other edit's time, and saving again applies over it.
  */
+import { MeetTimeError } from "../client/errors";
 import type { MeetingData } from "../client/types";
 import { h, replaceChildren } from "./dom";
-import { describeError, errorCode } from "./messages";
+import { describeError } from "./messages";
 import { scheduleFields } from "./schedule-fields";
 import { browserTimeZone, describeZone, formatDuration, formatInZone } from "./time";
 
@@ -133,7 +134,6 @@ function scheduleOf(meeting: MeetingData) {
 
 /** The current meeting a `VERSION_CONFLICT` carries in `details.meeting`. */
 function conflictMeeting(error: unknown): MeetingData | undefined {
-  if (errorCode(error) !== "VERSION_CONFLICT") return undefined;
-  const details = (error as { details?: { meeting?: MeetingData } }).details;
-  return details?.meeting;
+  if (!(error instanceof MeetTimeError) || error.code !== "VERSION_CONFLICT") return undefined;
+  return error.details?.meeting as MeetingData | undefined;
 }

@@ -6,7 +6,7 @@
  * second person unless it is given the same link, and closing the tab
  * forgets the seat.
  */
-import type { ChatMessageData, IceServer } from "../client/types";
+import type { ChatMessageData, IceServer, IceServersInfo, ParticipantData } from "../client/types";
 
 export interface Seat {
   meetingId: string;
@@ -22,6 +22,25 @@ export interface Seat {
   iceServersExpiresAt?: string;
   /** The chat this tab has shown, oldest first; its last `seq` is where a reconnect resumes. */
   chat: ChatMessageData[];
+}
+
+/** What a create or join answer tells about the seat it gives. */
+type SeatAnswer = { meeting: { id: string }; participant: ParticipantData } & IceServersInfo;
+
+/** The seat a create or join answer gives, with that answer's token (host or session); no chat shown yet. */
+export function seatFrom(answer: SeatAnswer, token: string, inviteToken?: string): Seat {
+  const { participant } = answer;
+  return {
+    meetingId: answer.meeting.id,
+    token,
+    role: participant.role,
+    participantId: participant.id,
+    name: participant.name,
+    inviteToken,
+    iceServers: answer.iceServers,
+    iceServersExpiresAt: answer.iceServersExpiresAt,
+    chat: [],
+  };
 }
 
 const KEY = "meettime.seat";

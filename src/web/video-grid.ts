@@ -23,9 +23,7 @@ export interface VideoGrid {
 
 export function videoGrid(selfId: string): VideoGrid {
   const tiles = new Map<string, Tile>();
-  const element = h("div", { class: "video-grid" });
-  element.setAttribute("aria-label", "Video");
-  element.setAttribute("role", "region");
+  const element = h("div", { class: "video-grid", role: "region", "aria-label": "Video" });
 
   const tileFor = (participantId: string): Tile => {
     const existing = tiles.get(participantId);
