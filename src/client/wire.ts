@@ -3,6 +3,7 @@
  * why an upgrade was refused (asked of REST), and incoming frames sorted
  * into answers (`ack`/`error`) and server events.
  */
+import { CLOSE } from "../protocol/close-codes";
 import type { CloseReason } from "./connection-types";
 import { MeetTimeError } from "./errors";
 import type { MeetTime } from "./meettime";
@@ -10,10 +11,10 @@ import type { ServerEventData, ServerEventType } from "./types";
 
 /** Close codes after which reconnecting makes no sense. */
 export const CLOSE_REASONS: Record<number, CloseReason> = {
-  4000: "terminated",
-  4003: "kicked",
-  4008: "flooded",
-  4009: "replaced",
+  [CLOSE.TERMINATED]: "terminated",
+  [CLOSE.KICKED]: "kicked",
+  [CLOSE.FLOODING]: "flooded",
+  [CLOSE.REPLACED]: "replaced",
 };
 /** REST statuses (of `GET` the meeting after a refused upgrade) that are final. */
 const REFUSAL_REASONS: Record<number, CloseReason> = {
@@ -21,7 +22,7 @@ const REFUSAL_REASONS: Record<number, CloseReason> = {
   403: "forbidden",
   404: "not-found",
 };
-export const NORMAL_CLOSURE = 1000;
+export const NORMAL_CLOSURE = CLOSE.NORMAL;
 /** `WebSocket.OPEN`, which the `ws` package has only on its class. */
 export const OPEN = 1;
 

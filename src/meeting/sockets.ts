@@ -5,17 +5,10 @@
  * path never reads storage.
  */
 import type { ErrorBody } from "../errors";
+import { CLOSE } from "../protocol/close-codes";
 import type { ParticipantStateData, ServerEventData } from "../protocol/schemas";
 
-/** Close codes of API.md, plus 1001 for a socket dropped for silence. */
-export const CLOSE = {
-  NORMAL: 1000,
-  SILENT: 1001,
-  TERMINATED: 4000,
-  KICKED: 4003,
-  FLOODING: 4008,
-  REPLACED: 4009,
-} as const;
+export { CLOSE };
 
 /**
  * A frame's arrival is recorded in the attachment at most this often: enough
