@@ -1,39 +1,13 @@
 #!/usr/bin/env node
-/**
- * `npm run bench:create`: the create path under load (issues 11 and 12).
- * Runs the deploy bundle on one workerd (Miniflare directly, no dev proxy;
- * see miniflare-host.mjs) and, per round and in alternation:
- *
- * - the floor (probe/floor-worker.mjs: a new object with one SQLite table),
- * - the "before" build (`--before-ref <git ref>` or `--before <snapshot dir>`),
- *   if given,
- * - the working tree ("after"),
- *
- * measuring workerd CPU per request at concurrency 16 for create, `GET
- * /api/meetings/:id` and join (the floor: its create, its two-call read and
- * a bare `GET` that calls no object), then the load run: `--creates`
- * (10,000) creates at `--concurrency` (16), with req/s, p50/p99, every
- * status, dropped connections (requests that got no HTTP answer) and
- * workerd's RSS (start, peak, end, and after `--idle-seconds`). The working
- * tree's load run must end with zero 500s and zero dropped connections, or
- * the script exits 1; the "before" build's failures are reported, not fatal.
- *
- *   node scripts/bench/create.mjs [--creates 10000] [--concurrency 16] [--cpu-requests 1000]
- *     [--rounds 2] [--before-ref <git ref> | --before <dir>] [--bundle <dir>] [--save-bundle <dir>]
- *     [--idle-seconds 15] [--only floor,before,after] [--json <file>]
- *
- * Everything on 127.0.0.1, ports 8700-8799; each server is started and
- * stopped here, with a throwaway state directory.
- */
-import { execFileSync, execSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { probeBundle, ROOT, startMiniflare, usingBundle, workerOnlyConfig } from "./lib/meettime-server.mjs";
+import { probeBundle, ROOT, startMiniflare, usingBundle } from "./lib/meettime-server.mjs";
 import { median, options, round } from "./lib/orchestrate.mjs";
 import { cpuMicros, cpuModel, loadAverage, rssBytes, systemMicros } from "./lib/proc.mjs";
+import { snapshot, snapshotOfRef } from "./lib/snapshots.mjs";
 
 const opts = options({
   creates: 10_000,
@@ -48,7 +22,6 @@ const opts = options({
   only: "",
   json: "",
 });
-const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const PARTICIPANTS = 50;
 const TOKENS_PER_REQUEST = 50;
 /** Dropped requests described one by one (timing, socket totals); the rest are only counted. */
@@ -56,67 +29,6 @@ const MAX_DROP_DETAILS = 20;
 const scratch = mkdtempSync(join(tmpdir(), "meettime-bench-create-"));
 
 // ---------------------------------------------------------------- snapshots
-
-/** Runs wrangler quietly; on failure its output (where wrangler prints its errors) goes into the error. */
-function runWrangler(file, args, options) {
-  try {
-    execFileSync(file, args, options);
-  } catch (error) {
-    throw new Error(`${file} ${args.join(" ")} failed:\n${error.stdout ?? ""}${error.stderr ?? ""}`);
-  }
-}
-
-/**
- * An older commit may depend on packages the working tree dropped: those
- * are installed (exact versions from its package.json, no scripts) into a
- * scratch directory and aliased in the build, leaving node_modules alone.
- */
-function aliasesForMissingDependencies(root) {
-  const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-  const wanted = { ...manifest.dependencies, ...manifest.devDependencies };
-  const missing = Object.keys(wanted).filter((name) => !existsSync(join(ROOT, "node_modules", name)));
-  if (missing.length === 0) return "";
-  const extra = join(scratch, "extra-deps");
-  const specs = missing.map((name) => `${name}@${wanted[name]}`);
-  execFileSync(
-    "npm",
-    ["install", "--no-save", "--ignore-scripts", "--no-audit", "--no-fund", "--prefix", extra, ...specs],
-    {
-      stdio: "ignore",
-    },
-  );
-  const lines = missing.map((name) => `${JSON.stringify(name)} = ${JSON.stringify(join(extra, "node_modules", name))}`);
-  return `\n[alias]\n${lines.join("\n")}\n`;
-}
-
-/** `wrangler deploy --dry-run` of the worker in `root`, into `outdir`, with a wrangler.toml beside it. */
-function snapshot(root, outdir) {
-  mkdirSync(outdir, { recursive: true });
-  const toml = readFileSync(join(root, "wrangler.toml"), "utf8");
-  // Outside the tree (others may be working in it), so `main` is absolute.
-  const buildConfig = join(scratch, `build-${Date.now()}.toml`);
-  writeFileSync(buildConfig, workerOnlyConfig(toml, join(root, "src/index.ts")) + aliasesForMissingDependencies(root));
-  try {
-    runWrangler(
-      join(ROOT, "node_modules/.bin/wrangler"),
-      ["deploy", "--dry-run", "--config", buildConfig, "--outdir", outdir],
-      { cwd: root, env: QUIET_ENV, stdio: ["ignore", "pipe", "pipe"] },
-    );
-  } finally {
-    rmSync(buildConfig, { force: true });
-  }
-  writeFileSync(join(outdir, "wrangler.toml"), workerOnlyConfig(toml, "index.js"));
-  return usingBundle(outdir);
-}
-
-/** The worker as of a git commit: `git archive` (read-only for the repository) into a scratch directory. */
-function snapshotOfRef(ref) {
-  const source = join(scratch, "before-src");
-  mkdirSync(source, { recursive: true });
-  execSync(`git -C ${JSON.stringify(ROOT)} archive ${ref} | tar -x -C ${JSON.stringify(source)}`);
-  symlinkSync(join(ROOT, "node_modules"), join(source, "node_modules"));
-  return snapshot(source, join(scratch, "before"));
-}
 
 function floorSnapshot() {
   return probeBundle(new URL("probe/floor-worker.mjs", import.meta.url), {
@@ -355,8 +267,14 @@ let exitCode = 0;
 let floor;
 try {
   console.log(`create benchmark: ${cpuModel()}, load ${loadAverage()}, ${JSON.stringify(opts)}`);
-  const after = opts.bundle ? usingBundle(opts.bundle) : snapshot(ROOT, opts.saveBundle || join(scratch, "after"));
-  const before = opts.before ? usingBundle(opts.before) : opts.beforeRef ? snapshotOfRef(opts.beforeRef) : null;
+  const after = opts.bundle
+    ? usingBundle(opts.bundle)
+    : snapshot(ROOT, opts.saveBundle || join(scratch, "after"), scratch);
+  const before = opts.before
+    ? usingBundle(opts.before)
+    : opts.beforeRef
+      ? snapshotOfRef(opts.beforeRef, scratch)
+      : null;
   floor = floorSnapshot();
   const variants = [
     ["floor", floor, false],

@@ -131,6 +131,27 @@ async function verifiedPayload(secrets: readonly string[], token: string, meetin
 }
 
 /**
+ * Tokens that passed every check, by their exact text, with the secrets
+ * that verified them. The same text under the same secrets verifies the
+ * same way, so a client's repeated calls skip the HMAC and JSON work (issue
+ * 11); only the time-dependent checks run again. Failures are never kept,
+ * so only tokens we signed take room. Per isolate, oldest dropped first.
+ */
+const verifiedTokens = new Map<string, { secretsKey: string; claims: TokenClaims }>();
+export const VERIFIED_TOKENS_KEPT = 1_000;
+
+function expiredError(): AppError {
+  return new AppError("UNAUTHORIZED", "token expired");
+}
+
+/** A cached token: still unexpired (in whole seconds, as the full check) and, if asked, of this meeting. */
+function recheckCached(claims: TokenClaims, meetingId: string | undefined): TokenClaims {
+  if (claims.expiresAt / 1000 <= Math.floor(Date.now() / 1000)) throw expiredError();
+  if (meetingId !== undefined && claims.meetingId !== meetingId) throw new AppError("UNAUTHORIZED", "invalid token");
+  return claims;
+}
+
+/**
  * Verifies signature, algorithm and expiry; with `meetingId`, also that the
  * token belongs to that meeting. `secrets`: one secret, or the current and
  * previous ones during a rotation. Every failure is `401 UNAUTHORIZED`.
@@ -140,17 +161,25 @@ export async function verifyToken(
   token: string,
   meetingId?: string,
 ): Promise<TokenClaims> {
+  const secretList = typeof secrets === "string" ? [secrets] : secrets;
+  const secretsKey = secretList.join("\0");
+  const cached = verifiedTokens.get(token);
+  if (cached?.secretsKey === secretsKey) return recheckCached(cached.claims, meetingId);
   let payload: unknown;
   try {
-    payload = await verifiedPayload(typeof secrets === "string" ? [secrets] : secrets, token, meetingId);
+    payload = await verifiedPayload(secretList, token, meetingId);
   } catch (error) {
-    const expired = error instanceof TokenRejected && error.reason === "expired";
-    throw new AppError("UNAUTHORIZED", expired ? "token expired" : "invalid token");
+    if (error instanceof TokenRejected && error.reason === "expired") throw expiredError();
+    throw new AppError("UNAUTHORIZED", "invalid token");
   }
   const parsed = Payload.safeParse(payload);
   if (!parsed.success || (parsed.data.kind !== "join" && !parsed.data.pid)) {
     throw new AppError("UNAUTHORIZED", "invalid token");
   }
   const { aud, jti, exp, kind, pid } = parsed.data;
-  return { meetingId: aud, kind, tokenId: jti, participantId: pid, expiresAt: exp * 1000 };
+  // Frozen: the cached object is handed to every later caller of the same token.
+  const claims: TokenClaims = Object.freeze({ meetingId: aud, kind, tokenId: jti, participantId: pid, expiresAt: exp * 1000 });
+  verifiedTokens.set(token, { secretsKey, claims });
+  if (verifiedTokens.size > VERIFIED_TOKENS_KEPT) verifiedTokens.delete(verifiedTokens.keys().next().value as string);
+  return claims;
 }

@@ -138,7 +138,7 @@ export class MeetingRoom extends MeetingSockets {
       };
       // Check and redemption run without an await in between: the object's
       // single thread makes concurrent redemptions of one token exactly-once.
-      this.ctx.storage.transactionSync(() => {
+      this.store.transaction(() => {
         this.store.insertParticipant(participant);
         this.store.redeemJoinToken(token.id, participant.id, now);
       });
@@ -209,7 +209,7 @@ export class MeetingRoom extends MeetingSockets {
       }));
       checkInviteLimit(this.store, tokens.length, now);
       // Minting is how a meeting's rows grow, so it also clears spent ones (housekeeping.ts).
-      this.ctx.storage.transactionSync(() => {
+      this.store.transaction(() => {
         this.store.insertJoinTokens(tokens);
         collectSpentRows(this.store, now, this.config.tokenExpiryMs);
       });

@@ -38,7 +38,6 @@ export class PresenceWriter {
   private waiting: (() => void)[] = [];
 
   constructor(
-    private readonly storage: DurableObjectStorage,
     private readonly store: MeetingStore,
     /** Live states of connected participants, from their sockets' attachments. */
     private readonly liveStates: () => Iterable<[participantId: string, state: ParticipantStateData]>,
@@ -79,7 +78,7 @@ export class PresenceWriter {
       .filter((p) => live.has(p.id) && !sameState(p.state, live.get(p.id)!))
       .map((p) => [p.id, live.get(p.id)!] as const);
     if (changed.length > 0) {
-      this.storage.transactionSync(() => {
+      this.store.transaction(() => {
         for (const [id, state] of changed) this.store.updateState(id, state);
       });
     }

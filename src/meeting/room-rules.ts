@@ -92,7 +92,7 @@ export abstract class MeetingRules extends MeetingState {
     // States changed just before an eviction (whose pending flush died with it) are written here at the latest.
     this.presence.flushQuietly();
     this.sweepSilentSockets(now);
-    this.ctx.storage.transactionSync(() => collectSpentRows(this.store, now, this.config.tokenExpiryMs));
+    this.store.transaction(() => collectSpentRows(this.store, now, this.config.tokenExpiryMs));
     await this.scheduleAlarm();
   }
 

@@ -49,7 +49,7 @@ export abstract class MeetingState extends DurableObject<Env> {
     super(ctx, env);
     this.store = new MeetingStore(ctx.storage);
     this.sockets = new SocketRegistry(ctx.getWebSockets());
-    this.presence = new PresenceWriter(ctx.storage, this.store, () => this.sockets.liveStates());
+    this.presence = new PresenceWriter(this.store, () => this.sockets.liveStates());
     this.metrics = new ServiceMetrics(env.METRICS);
     this.objectId = ctx.id.toString();
     try {

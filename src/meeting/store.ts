@@ -155,14 +155,32 @@ function toChat(row: SqlRow): ChatRow {
 }
 
 export class MeetingStore {
+  /**
+   * The listed participants as last read, kept because every token route
+   * reads them (the holder's row, the meeting view): issue 11. Dropped on
+   * every participant write and when a transaction fails, so it is only
+   * ever rebuilt from committed rows; frozen, as every caller shares it.
+   */
+  private listed: readonly ParticipantRow[] | undefined;
+
   constructor(
     private readonly storage: DurableObjectStorage,
     private readonly sql = storage.sql,
   ) {}
 
+  /** `transactionSync`, forgetting what it may have cached from writes it rolled back. */
+  transaction<T>(run: () => T): T {
+    try {
+      return this.storage.transactionSync(run);
+    } catch (error) {
+      this.listed = undefined;
+      throw error;
+    }
+  }
+
   /** Creates the schema and the meeting with its host, in one transaction. */
   create(meeting: MeetingRow, host: ParticipantRow): void {
-    this.storage.transactionSync(() => {
+    this.transaction(() => {
       this.sql.exec(MIGRATIONS.join(";\n"));
       this.sql.exec(`CREATE TABLE schema_version (version INTEGER NOT NULL)`);
       this.sql.exec(`INSERT INTO schema_version (version) VALUES (?)`, SCHEMA_VERSION);
@@ -185,7 +203,7 @@ export class MeetingStore {
   private migrate(): void {
     const current = this.sql.exec(`SELECT version FROM schema_version`).one().version as number;
     if (current >= SCHEMA_VERSION) return;
-    this.storage.transactionSync(() => {
+    this.transaction(() => {
       for (const migration of MIGRATIONS.slice(current)) this.sql.exec(migration);
       this.sql.exec(`UPDATE schema_version SET version = ?`, SCHEMA_VERSION);
     });
@@ -234,6 +252,7 @@ export class MeetingStore {
   }
 
   insertParticipant(p: ParticipantRow): void {
+    this.listed = undefined;
     this.sql.exec(
       `INSERT INTO participant (id, name, role, joined_at, audio, video, screen, hand_raised, removed_at, removed_reason)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)`,
@@ -248,17 +267,23 @@ export class MeetingStore {
     );
   }
 
+  /** A listed participant from memory; a removed one (or anyone, before the first listing) from storage. */
   participant(id: string): ParticipantRow | null {
+    const listed = this.listed?.find((p) => p.id === id);
+    if (listed) return listed;
     const row = this.sql.exec(`SELECT * FROM participant WHERE id = ?`, id).toArray()[0];
     return row ? toParticipant(row) : null;
   }
 
   /** Everyone listed: joined and neither left nor kicked, oldest first. */
-  listedParticipants(): ParticipantRow[] {
-    return this.sql
-      .exec(`SELECT * FROM participant WHERE removed_at IS NULL ORDER BY joined_at, rowid`)
-      .toArray()
-      .map(toParticipant);
+  listedParticipants(): readonly ParticipantRow[] {
+    this.listed ??= Object.freeze(
+      this.sql
+        .exec(`SELECT * FROM participant WHERE removed_at IS NULL ORDER BY joined_at, rowid`)
+        .toArray()
+        .map((row) => Object.freeze(toParticipant(row))),
+    );
+    return this.listed;
   }
 
   listedCount(): number {
@@ -266,10 +291,12 @@ export class MeetingStore {
   }
 
   removeParticipant(id: string, reason: RemovalReason, at: number): void {
+    this.listed = undefined;
     this.sql.exec(`UPDATE participant SET removed_at = ?, removed_reason = ? WHERE id = ?`, at, reason, id);
   }
 
   updateState(id: string, state: ParticipantStateData): void {
+    this.listed = undefined;
     this.sql.exec(
       `UPDATE participant SET audio = ?, video = ?, screen = ?, hand_raised = ? WHERE id = ?`,
       Number(state.audio),
@@ -314,6 +341,7 @@ export class MeetingStore {
    * how many rows went; the caller runs it in a transaction.
    */
   deleteSpentRows(tokensExpiredBy: number, removedBy: number): number {
+    this.listed = undefined;
     const tokens = this.sql.exec(`DELETE FROM join_token WHERE expires_at <= ?`, tokensExpiredBy).rowsWritten;
     const participants = this.sql.exec(
       `DELETE FROM participant WHERE removed_at IS NOT NULL AND removed_at <= ?`,
@@ -374,6 +402,7 @@ export class MeetingStore {
 
   /** Deletes every row, the alarm included: what an expired meeting leaves behind is nothing. */
   async deleteEverything(): Promise<void> {
+    this.listed = undefined;
     await this.storage.deleteAlarm();
     await this.storage.deleteAll();
   }

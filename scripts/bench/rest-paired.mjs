@@ -1,0 +1,212 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench:rest`: CPU per REST request of several builds, paired.
+ * Every build is served at once (each on its own workerd through Miniflare,
+ * as create.mjs), and batches of `--requests` requests are rotated between
+ * them `--batches` times, so a change in the machine's load hits every
+ * build alike; the figure that counts is the median of the per-batch
+ * differences and ratios, not two runs minutes apart. Server processes are
+ * pinned to CPU 0 and this load generator to CPU 1 (`taskset`), as in the
+ * issue's setup.
+ *
+ * Builds: `floor` (probe/floor-worker.mjs: its two-call read and a bare
+ * `GET`), one per `--refs name=ref,...` (git commits), and `after` (the
+ * working tree). Requests: `GET /api/meetings/:id` with a host token, and
+ * `POST /api/meetings/join` with fresh invites (minted outside the measured
+ * batch).
+ *
+ *   node scripts/bench/rest-paired.mjs [--refs before=aec569b] [--batches 12] [--requests 1000]
+ *     [--concurrency 16] [--kinds get,join]
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { probeBundle, ROOT, startMiniflare } from "./lib/meettime-server.mjs";
+import { median, options, round } from "./lib/orchestrate.mjs";
+import { cpuMicros, cpuModel, loadAverage } from "./lib/proc.mjs";
+import { snapshot, snapshotOfRef } from "./lib/snapshots.mjs";
+
+const opts = options({ refs: "", batches: 12, requests: 1_000, concurrency: 16, kinds: "get,join" });
+const PARTICIPANTS = 50;
+const scratch = mkdtempSync(join(tmpdir(), "meettime-bench-rest-"));
+const kinds = opts.kinds.split(",").filter(Boolean);
+
+/** Pins every thread of `pid` to `cpu`; quietly does nothing where `taskset` is missing. */
+function pin(pid, cpu) {
+  try {
+    execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const jsonRequest = (body, token) => ({
+  method: "POST",
+  headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  body: JSON.stringify(body),
+  signal: AbortSignal.timeout(60_000),
+});
+
+async function post(url, body, token) {
+  const response = await fetch(url, jsonRequest(body, token));
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`${url}: ${response.status} ${JSON.stringify(answer)}`);
+  return answer;
+}
+
+/** `total` requests from `concurrency` loops; every answer must be 200. */
+async function drive(total, send) {
+  let next = 0;
+  let failed = 0;
+  const loop = async () => {
+    for (let i = next++; i < total; i = next++) {
+      const response = await send(i);
+      await response.arrayBuffer();
+      if (response.status !== 200) failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, loop));
+  if (failed > 0) throw new Error(`${failed} of ${total} requests were not answered 200`);
+}
+
+/** What each kind of request sends, per server; join tokens are minted before each batch. */
+function meettimeRequests(url) {
+  let meeting;
+  let hostToken;
+  let invites = [];
+  return {
+    async setup() {
+      ({ meeting, hostToken } = await post(`${url}/api/meetings/create`, {
+        title: "Paired",
+        hostName: "Host",
+        scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+      }));
+    },
+    async prepare(kind) {
+      if (kind !== "join") return;
+      invites = [];
+      while (invites.length < opts.requests) {
+        const room = await post(`${url}/api/meetings/create`, {
+          title: "Joins",
+          hostName: "Host",
+          scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+        });
+        const minted = await post(
+          `${url}/api/meetings/${room.meeting.id}/tokens`,
+          { count: PARTICIPANTS - 1 },
+          room.hostToken,
+        );
+        invites.push(...minted.tokens.map((t) => t.token));
+      }
+    },
+    send: {
+      get: () =>
+        fetch(`${url}/api/meetings/${meeting.id}`, {
+          headers: { authorization: `Bearer ${hostToken}` },
+          signal: AbortSignal.timeout(60_000),
+        }),
+      join: (i) => fetch(`${url}/api/meetings/join`, jsonRequest({ token: invites[i], displayName: `Guest ${i}` })),
+    },
+  };
+}
+
+function floorRequests(url) {
+  let id;
+  return {
+    async setup() {
+      ({ id } = await post(`${url}/create`, { title: "read" }));
+    },
+    async prepare() {},
+    send: {
+      get: () => fetch(`${url}/read/${id}`, { signal: AbortSignal.timeout(60_000) }),
+      ping: () => fetch(`${url}/ping`, { signal: AbortSignal.timeout(60_000) }),
+    },
+  };
+}
+
+let exitCode = 0;
+const servers = [];
+let floor;
+try {
+  console.log(`paired REST benchmark: ${cpuModel()}, load ${loadAverage()}, ${JSON.stringify(opts)}`);
+  floor = probeBundle(new URL("probe/floor-worker.mjs", import.meta.url), {
+    binding: "FLOOR",
+    className: "FloorObject",
+  });
+  const builds = [["floor", floor]];
+  for (const pair of opts.refs.split(",").filter(Boolean)) {
+    const [name, ref] = pair.split("=");
+    builds.push([name, snapshotOfRef(ref, scratch, name)]);
+  }
+  builds.push(["after", snapshot(ROOT, join(scratch, "after"), scratch)]);
+
+  const pinned = pin(process.pid, 1);
+  for (const [name, bundle] of builds) {
+    const server = await startMiniflare({
+      clients: PARTICIPANTS,
+      scriptPath: bundle.scriptPath,
+      configPath: bundle.configPath,
+    });
+    const pid = Object.values(server.pids)[0];
+    if (pinned) pin(pid, 0);
+    const requests = name === "floor" ? floorRequests(server.url) : meettimeRequests(server.url);
+    await requests.setup();
+    servers.push({ name, server, pid, requests });
+  }
+  console.log(pinned ? "servers pinned to CPU 0, load generator to CPU 1" : "taskset missing: nothing pinned");
+
+  /** µs per request: results[name][kind] = one value per batch. */
+  const results = Object.fromEntries(servers.map(({ name }) => [name, {}]));
+  const kindsOf = (name) => (name === "floor" ? ["get", "ping"] : kinds);
+  for (const s of servers) {
+    for (const kind of kindsOf(s.name)) {
+      await s.requests.prepare(kind);
+      await drive(Math.min(200, opts.requests), s.requests.send[kind]); // warm-up: JIT, statement caches
+    }
+  }
+  for (let batch = 0; batch < opts.batches; batch++) {
+    // Rotate the order, so no build always runs first (or right after the floor).
+    const order = servers.map((_, i) => servers[(i + batch) % servers.length]);
+    for (const s of order) {
+      for (const kind of kindsOf(s.name)) {
+        await s.requests.prepare(kind);
+        const before = cpuMicros(s.pid);
+        await drive(opts.requests, s.requests.send[kind]);
+        results[s.name][kind] = [...(results[s.name][kind] ?? []), (cpuMicros(s.pid) - before) / opts.requests];
+      }
+    }
+    process.stdout.write(`batch ${batch + 1} of ${opts.batches} (load ${loadAverage()})\n`);
+  }
+
+  const range = (values) =>
+    `${round(median(values), 0)} [${round(Math.min(...values), 0)}-${round(Math.max(...values), 0)}]`;
+  console.log("\nCPU per request, µs: median of batches [range]");
+  for (const { name } of servers) {
+    console.log(
+      `  ${name}: ${kindsOf(name)
+        .map((kind) => `${kind} ${range(results[name][kind])}`)
+        .join(", ")}`,
+    );
+  }
+  console.log("\npaired against `after` (median of per-batch values)");
+  for (const { name } of servers.filter((s) => s.name !== "after")) {
+    for (const kind of kinds.filter((k) => results[name][k])) {
+      const diffs = results.after[kind].map((v, i) => v - results[name][kind][i]);
+      const ratios = results.after[kind].map((v, i) => v / results[name][kind][i]);
+      console.log(
+        `  ${kind}: after − ${name} ${round(median(diffs), 0)} µs [${round(Math.min(...diffs), 0)}-${round(Math.max(...diffs), 0)}], ` +
+          `after / ${name} ${round(median(ratios), 2)} [${round(Math.min(...ratios), 2)}-${round(Math.max(...ratios), 2)}]`,
+      );
+    }
+  }
+} catch (error) {
+  console.error(error);
+  exitCode = 1;
+} finally {
+  for (const { server } of servers) await server.stop();
+  floor?.dispose();
+  rmSync(scratch, { recursive: true, force: true });
+}
+process.exit(exitCode);
