@@ -19,7 +19,15 @@ const MEETING = "a".repeat(64);
 async function hostTokenFor(meetingId: string, secondsLeft: number, secret = SERVER_SECRET) {
   const now = Math.floor(Date.now() / 1000);
   return signClaims(
-    { iss: "meettime", aud: meetingId, jti: crypto.randomUUID(), kind: "host", pid: "p1", iat: now, exp: now + secondsLeft },
+    {
+      iss: "meettime",
+      aud: meetingId,
+      jti: crypto.randomUUID(),
+      kind: "host",
+      pid: "p1",
+      iat: now,
+      exp: now + secondsLeft,
+    },
     secret,
   );
 }
@@ -78,7 +86,8 @@ describe("the verified-token cache", () => {
 describe("the meeting object's participant list", () => {
   it("follows every join, kick and leave between reads", async () => {
     const { meeting, hostToken } = await createMeeting();
-    const names = async () => (await getMeeting(meeting.id, hostToken)).participants.map((p: { name: string }) => p.name);
+    const names = async () =>
+      (await getMeeting(meeting.id, hostToken)).participants.map((p: { name: string }) => p.name);
     expect(await names()).toEqual(["Ada"]);
     const grace = await join(meeting.id, hostToken, "Grace");
     expect(await names()).toEqual(["Ada", "Grace"]);

@@ -178,7 +178,13 @@ export async function verifyToken(
   }
   const { aud, jti, exp, kind, pid } = parsed.data;
   // Frozen: the cached object is handed to every later caller of the same token.
-  const claims: TokenClaims = Object.freeze({ meetingId: aud, kind, tokenId: jti, participantId: pid, expiresAt: exp * 1000 });
+  const claims: TokenClaims = Object.freeze({
+    meetingId: aud,
+    kind,
+    tokenId: jti,
+    participantId: pid,
+    expiresAt: exp * 1000,
+  });
   verifiedTokens.set(token, { secretsKey, claims });
   if (verifiedTokens.size > VERIFIED_TOKENS_KEPT) verifiedTokens.delete(verifiedTokens.keys().next().value as string);
   return claims;
