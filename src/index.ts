@@ -5,7 +5,6 @@
 import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import { docs } from "./api/docs";
 import { meetings } from "./api/meetings";
 import { system } from "./api/system";
@@ -14,6 +13,7 @@ import { AppError, type ErrorCode } from "./errors";
 import { corsFromConfig } from "./http/cors";
 import { rateLimit } from "./http/rate-limit";
 import { requestLog } from "./http/request-log";
+import { securityHeaders } from "./http/security-headers";
 import { log } from "./log";
 import { isTransientRuntimeError, UNAVAILABLE_RETRY_AFTER_SECONDS, unavailable } from "./runtime-errors";
 
@@ -51,7 +51,7 @@ function toAppError(error: unknown, requestIdValue: string): AppError {
 const app = new Hono<{ Bindings: Env }>()
   .use(requestId({ limitLength: 128 }))
   .use(requestLog())
-  .use(secureHeaders({ crossOriginResourcePolicy: false }))
+  .use(securityHeaders())
   .use(corsFromConfig())
   // Every /api/* request counts, WebSocket upgrades included; /health and the docs do not.
   .use("/api/*", rateLimit())

@@ -6,6 +6,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { API_SECURITY_HEADERS, DOCUMENT_SECURITY_HEADERS } from "../src/http/security-headers";
 import { api, createMeeting, ORIGIN } from "./helpers/api";
 import { TestSocket, upgrade } from "./helpers/sockets";
 import { fetchWithEnv } from "./helpers/worker-env";
@@ -104,6 +105,17 @@ describe("security headers", () => {
       expect(headers.get("Referrer-Policy")).toBe("no-referrer");
       expect(headers.get("Strict-Transport-Security")).toMatch(/max-age=\d+/);
     }
+  });
+
+  it("add the document-only ones to an HTML page, not to JSON", async () => {
+    const page = await get("/docs");
+    expect(page.headers.get("Content-Type")).toMatch(/^text\/html/);
+    const json = await get("/health");
+    for (const [name, value] of DOCUMENT_SECURITY_HEADERS) {
+      expect(page.headers.get(name), name).toBe(value);
+      expect(json.headers.get(name), name).toBeNull();
+    }
+    for (const [name, value] of API_SECURITY_HEADERS) expect(page.headers.get(name), name).toBe(value);
   });
 });
 

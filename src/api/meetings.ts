@@ -126,7 +126,7 @@ const noBody = [jsonBodyGuard, validate("json", EmptyBody)] as const;
 
 export const meetings = new Hono<{ Bindings: Env }>()
   .use("*", noStore)
-  .use(`/${MEETING_ID_PARAM}`, knownMeetingId)
+  // `/:id/*` matches `/:id` too: one registration, or the id would be parsed twice.
   .use(`/${MEETING_ID_PARAM}/*`, knownMeetingId)
   // `POST /api/meetings` is an alias of `POST /api/meetings/create`.
   .post("/", ...createMeeting)

@@ -1,0 +1,37 @@
+/**
+ * Security headers, set once on every final answer (errors and preflights
+ * included). An API answer gets the headers that mean something for an API
+ * (OWASP REST Security cheat sheet, plus `Referrer-Policy`); an HTML page
+ * (`/docs`) also gets the rest of `hono/secure-headers`' defaults, which only
+ * a rendered document uses. Each header set costs the runtime about 2.5 µs,
+ * and six of them on every JSON answer were a tenth of a `GET` (issue 11).
+ */
+import { createMiddleware } from "hono/factory";
+
+/** What every answer carries. */
+export const API_SECURITY_HEADERS: readonly (readonly [string, string])[] = [
+  ["X-Content-Type-Options", "nosniff"],
+  ["Strict-Transport-Security", "max-age=15552000; includeSubDomains"],
+  ["X-Frame-Options", "SAMEORIGIN"],
+  ["Referrer-Policy", "no-referrer"],
+];
+
+/** What an HTML page carries on top. */
+export const DOCUMENT_SECURITY_HEADERS: readonly (readonly [string, string])[] = [
+  ["Cross-Origin-Opener-Policy", "same-origin"],
+  ["Origin-Agent-Cluster", "?1"],
+  ["X-DNS-Prefetch-Control", "off"],
+  ["X-Download-Options", "noopen"],
+  ["X-Permitted-Cross-Domain-Policies", "none"],
+  ["X-XSS-Protection", "0"],
+];
+
+/** @example app.use(securityHeaders()) */
+export const securityHeaders = () =>
+  createMiddleware(async (c, next) => {
+    await next();
+    const headers = c.res.headers;
+    for (const [name, value] of API_SECURITY_HEADERS) headers.set(name, value);
+    if (!headers.get("Content-Type")?.startsWith("text/html")) return;
+    for (const [name, value] of DOCUMENT_SECURITY_HEADERS) headers.set(name, value);
+  });
