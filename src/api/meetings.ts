@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { createFactory, createMiddleware } from "hono/factory";
 import { ICS_MEDIA_TYPE, meetingCalendar } from "../calendar/ics";
 import { loadConfig, requireJwtSecret } from "../config";
+import { idFromString } from "../durable-ids";
 import type { Env } from "../env";
 import { AppError, type Outcome, unwrap } from "../errors";
 import { jsonBodyGuard, validate } from "../http/json-body";
@@ -35,7 +36,7 @@ export const MEETING_ID_PARAM = ":id{[0-9a-f]{64}}";
 export function meetingStub(env: Env, meetingId: string) {
   if (!MEETING_ID_PATTERN.test(meetingId)) throw new AppError("NOT_FOUND", "meeting not found");
   try {
-    return env.MEETINGS.get(env.MEETINGS.idFromString(meetingId));
+    return env.MEETINGS.get(idFromString(env.MEETINGS, meetingId));
   } catch {
     throw new AppError("NOT_FOUND", "meeting not found");
   }

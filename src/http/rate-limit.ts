@@ -8,6 +8,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { type Config, loadConfig } from "../config";
+import { idFromName } from "../durable-ids";
 import type { Env } from "../env";
 import { AppError } from "../errors";
 import { log } from "../log";
@@ -66,7 +67,7 @@ const fallback = new LocalRateLimiter();
  */
 async function decide(c: Context<{ Bindings: Env }>, key: string, config: Config): Promise<RateLimitDecision> {
   try {
-    const counter = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(key));
+    const counter = c.env.RATE_LIMITER.get(idFromName(c.env.RATE_LIMITER, key));
     return await counter.hit(config.rateLimitMaxRequests, config.rateLimitWindowMs);
   } catch (error) {
     if (isTransientRuntimeError(error)) {
