@@ -55,8 +55,12 @@ describe("CORS", () => {
     ]) {
       const response = await get("/api/meetings/nope", { Origin: origin });
       expect(response.headers.get("Access-Control-Allow-Origin"), origin).toBeNull();
+      expect(response.headers.get("Access-Control-Expose-Headers"), origin).toBeNull();
+      expect(response.headers.get("Vary"), origin).toMatch(/Origin/);
     }
-    expect((await get("/health")).headers.get("Access-Control-Allow-Origin")).toBeNull();
+    const withoutOrigin = await get("/health");
+    expect(withoutOrigin.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect(withoutOrigin.headers.get("Vary")).toMatch(/Origin/);
   });
 
   it("answers an allowed preflight 204 with methods and headers", async () => {
@@ -111,7 +115,7 @@ describe("security headers", () => {
     const page = await get("/docs");
     expect(page.headers.get("Content-Type")).toMatch(/^text\/html/);
     const json = await get("/health");
-    for (const [name, value] of DOCUMENT_SECURITY_HEADERS) {
+    for (const [name, value] of Object.entries(DOCUMENT_SECURITY_HEADERS)) {
       expect(page.headers.get(name), name).toBe(value);
       expect(json.headers.get(name), name).toBeNull();
     }

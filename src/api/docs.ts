@@ -9,6 +9,7 @@
  */
 import { Hono } from "hono";
 import type { Env } from "../env";
+import { DOCUMENT_SECURITY_HEADERS } from "../http/security-headers";
 import { openApiDocument } from "../openapi/document";
 import { SERVICE } from "./system";
 
@@ -57,4 +58,4 @@ export const docs = new Hono<{ Bindings: Env }>()
     cachedDocument ??= openApiDocument({ title: SERVICE.name, version: SERVICE.version });
     return c.json(cachedDocument);
   })
-  .get("/docs", (c) => c.html(PAGE, 200, { "Content-Security-Policy": DOCS_CSP }));
+  .get("/docs", (c) => c.html(PAGE, 200, { ...DOCUMENT_SECURITY_HEADERS, "Content-Security-Policy": DOCS_CSP }));

@@ -52,7 +52,9 @@ export const corsFromConfig = () =>
     const allowOrigin = allowedOrigin(c.req.header("origin"), c.env);
     await next();
     const headers = c.res.headers;
-    if (allowOrigin) headers.set("Access-Control-Allow-Origin", allowOrigin);
-    headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS_VALUE);
+    // Caches must tell answers to different origins apart; the rest only means something to an allowed origin.
     headers.append("Vary", "Origin");
+    if (!allowOrigin) return;
+    headers.set("Access-Control-Allow-Origin", allowOrigin);
+    headers.set("Access-Control-Expose-Headers", EXPOSE_HEADERS_VALUE);
   });

@@ -22,8 +22,20 @@ declare module "hono" {
 
 const MEETING_IN_PATH = /^\/api\/meetings\/([0-9a-f]{64})(?:\/|$)/;
 
+const readablePatterns = new Map<string, string>();
+
 /** `/:id{[0-9a-f]{64}}/ws` → `/:id/ws`: the pattern without its regex constraints. */
 export function readablePattern(path: string): string {
+  let readable = readablePatterns.get(path);
+  if (readable === undefined) {
+    readable = withoutConstraints(path);
+    // Route patterns only (a fixed set), never request paths.
+    readablePatterns.set(path, readable);
+  }
+  return readable;
+}
+
+function withoutConstraints(path: string): string {
   let out = "";
   let depth = 0;
   for (const char of path) {
