@@ -11,12 +11,13 @@
  *
  * Builds: `floor` (probe/floor-worker.mjs: its two-call read and a bare
  * `GET`), one per `--refs name=ref,...` (git commits), and `after` (the
- * working tree). Requests: `GET /api/meetings/:id` with a host token, and
- * `POST /api/meetings/join` with fresh invites (minted outside the measured
- * batch).
+ * working tree). Requests (`--kinds`): `get`, `GET /api/meetings/:id` with a
+ * host token; `join`, `POST /api/meetings/join` with fresh invites (minted
+ * outside the measured batch); `create`, `POST /api/meetings/create` (the
+ * floor's `POST /create`: one new object with one SQLite table and row).
  *
  *   node scripts/bench/rest-paired.mjs [--refs before=aec569b] [--batches 12] [--requests 1000]
- *     [--concurrency 16] [--kinds get,join]
+ *     [--concurrency 16] [--kinds get,join,create]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -27,7 +28,7 @@ import { median, options, round } from "./lib/orchestrate.mjs";
 import { cpuMicros, cpuModel, loadAverage } from "./lib/proc.mjs";
 import { snapshot, snapshotOfRef } from "./lib/snapshots.mjs";
 
-const opts = options({ refs: "", batches: 12, requests: 1_000, concurrency: 16, kinds: "get,join" });
+const opts = options({ refs: "", batches: 12, requests: 1_000, concurrency: 16, kinds: "get,join,create" });
 const PARTICIPANTS = 50;
 const scratch = mkdtempSync(join(tmpdir(), "meettime-bench-rest-"));
 const kinds = opts.kinds.split(",").filter(Boolean);
@@ -49,6 +50,12 @@ const jsonRequest = (body, token) => ({
   signal: AbortSignal.timeout(60_000),
 });
 
+const createBody = (title) => ({
+  title,
+  hostName: "Host",
+  scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+});
+
 async function post(url, body, token) {
   const response = await fetch(url, jsonRequest(body, token));
   const answer = await response.json();
@@ -56,7 +63,7 @@ async function post(url, body, token) {
   return answer;
 }
 
-/** `total` requests from `concurrency` loops; every answer must be 200. */
+/** `total` requests from `concurrency` loops; every answer must be 200 (201 for a create). */
 async function drive(total, send) {
   let next = 0;
   let failed = 0;
@@ -64,11 +71,11 @@ async function drive(total, send) {
     for (let i = next++; i < total; i = next++) {
       const response = await send(i);
       await response.arrayBuffer();
-      if (response.status !== 200) failed++;
+      if (response.status !== 200 && response.status !== 201) failed++;
     }
   };
   await Promise.all(Array.from({ length: opts.concurrency }, loop));
-  if (failed > 0) throw new Error(`${failed} of ${total} requests were not answered 200`);
+  if (failed > 0) throw new Error(`${failed} of ${total} requests were not answered 200/201`);
 }
 
 /** What each kind of request sends, per server; join tokens are minted before each batch. */
@@ -78,21 +85,13 @@ function meettimeRequests(url) {
   let invites = [];
   return {
     async setup() {
-      ({ meeting, hostToken } = await post(`${url}/api/meetings/create`, {
-        title: "Paired",
-        hostName: "Host",
-        scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
-      }));
+      ({ meeting, hostToken } = await post(`${url}/api/meetings/create`, createBody("Paired")));
     },
     async prepare(kind) {
       if (kind !== "join") return;
       invites = [];
       while (invites.length < opts.requests) {
-        const room = await post(`${url}/api/meetings/create`, {
-          title: "Joins",
-          hostName: "Host",
-          scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
-        });
+        const room = await post(`${url}/api/meetings/create`, createBody("Joins"));
         const minted = await post(
           `${url}/api/meetings/${room.meeting.id}/tokens`,
           { count: PARTICIPANTS - 1 },
@@ -108,6 +107,7 @@ function meettimeRequests(url) {
           signal: AbortSignal.timeout(60_000),
         }),
       join: (i) => fetch(`${url}/api/meetings/join`, jsonRequest({ token: invites[i], displayName: `Guest ${i}` })),
+      create: (i) => fetch(`${url}/api/meetings/create`, jsonRequest(createBody(`Load ${i}`))),
     },
   };
 }
@@ -122,6 +122,7 @@ function floorRequests(url) {
     send: {
       get: () => fetch(`${url}/read/${id}`, { signal: AbortSignal.timeout(60_000) }),
       ping: () => fetch(`${url}/ping`, { signal: AbortSignal.timeout(60_000) }),
+      create: (i) => fetch(`${url}/create`, jsonRequest({ title: `Load ${i}` })),
     },
   };
 }
@@ -159,7 +160,7 @@ try {
 
   /** µs per request: results[name][kind] = one value per batch. */
   const results = Object.fromEntries(servers.map(({ name }) => [name, {}]));
-  const kindsOf = (name) => (name === "floor" ? ["get", "ping"] : kinds);
+  const kindsOf = (name) => (name === "floor" ? ["ping", ...kinds.filter((k) => k !== "join")] : kinds);
   for (const s of servers) {
     for (const kind of kindsOf(s.name)) {
       await s.requests.prepare(kind);
@@ -190,7 +191,7 @@ try {
         .join(", ")}`,
     );
   }
-  console.log("\npaired against `after` (median of per-batch values)");
+  console.log("\npaired against `after` (median of per-batch values; the create floor is a new object with one table)");
   for (const { name } of servers.filter((s) => s.name !== "after")) {
     for (const kind of kinds.filter((k) => results[name][k])) {
       const diffs = results.after[kind].map((v, i) => v - results[name][kind][i]);
