@@ -138,7 +138,7 @@ async function verifiedPayload(secrets: readonly string[], token: string, meetin
  * so only tokens we signed take room. Per isolate, oldest dropped first.
  */
 const verifiedTokens = new Map<string, { secretsKey: string; claims: TokenClaims }>();
-export const VERIFIED_TOKENS_KEPT = 1_000;
+const VERIFIED_TOKENS_KEPT = 1_000;
 
 function expiredError(): AppError {
   return new AppError("UNAUTHORIZED", "token expired");
