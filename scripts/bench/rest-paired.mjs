@@ -10,8 +10,9 @@
  * issue's setup.
  *
  * Builds: `floor` (probe/floor-worker.mjs: its two-call read and a bare
- * `GET`), one per `--refs name=ref,...` (git commits), and `after` (the
- * working tree). Requests (`--kinds`): `get`, `GET /api/meetings/:id` with a
+ * `GET`), `hono-floor` (probe/hono-floor-worker.mjs: the same two calls
+ * behind a Hono app of MeetTime's shape), one per `--refs name=ref,...`
+ * (git commits), and `after` (the working tree). Requests (`--kinds`): `get`, `GET /api/meetings/:id` with a
  * host token; `join`, `POST /api/meetings/join` with fresh invites (minted
  * outside the measured batch); `create`, `POST /api/meetings/create` (the
  * floor's `POST /create`: one new object with one SQLite table and row).
@@ -23,6 +24,8 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import * as esbuild from "esbuild";
 import { probeBundle, ROOT, startMiniflare } from "./lib/meettime-server.mjs";
 import { median, options, round } from "./lib/orchestrate.mjs";
 import { cpuMicros, cpuModel, loadAverage } from "./lib/proc.mjs";
@@ -127,16 +130,50 @@ function floorRequests(url) {
   };
 }
 
+/** The Hono floor imports hono: bundled into the scratch directory first. */
+function honoFloorSource() {
+  const outfile = join(scratch, "hono-floor.mjs");
+  esbuild.buildSync({
+    entryPoints: [fileURLToPath(new URL("probe/hono-floor-worker.mjs", import.meta.url))],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    external: ["cloudflare:workers"],
+    outfile,
+    logLevel: "warning",
+  });
+  return pathToFileURL(outfile);
+}
+
+/** The Hono floor's `GET` has MeetTime's path: `/api/meetings/<its object's id>`. */
+function honoFloorRequests(url) {
+  let id;
+  return {
+    async setup() {
+      ({ id } = await post(`${url}/create`, { title: "read" }));
+    },
+    async prepare() {},
+    send: {
+      get: () => fetch(`${url}/api/meetings/${id}`, { signal: AbortSignal.timeout(60_000) }),
+    },
+  };
+}
+
 let exitCode = 0;
 const servers = [];
 let floor;
+let honoFloor;
 try {
   console.log(`paired REST benchmark: ${cpuModel()}, load ${loadAverage()}, ${JSON.stringify(opts)}`);
   floor = probeBundle(new URL("probe/floor-worker.mjs", import.meta.url), {
     binding: "FLOOR",
     className: "FloorObject",
   });
-  const builds = [["floor", floor]];
+  honoFloor = probeBundle(honoFloorSource(), { binding: "FLOOR", className: "FloorObject" });
+  const builds = [
+    ["floor", floor],
+    ["hono-floor", honoFloor],
+  ];
   for (const pair of opts.refs.split(",").filter(Boolean)) {
     const [name, ref] = pair.split("=");
     builds.push([name, snapshotOfRef(ref, scratch, name)]);
@@ -152,7 +189,12 @@ try {
     });
     const pid = Object.values(server.pids)[0];
     if (pinned) pin(pid, 0);
-    const requests = name === "floor" ? floorRequests(server.url) : meettimeRequests(server.url);
+    const requests =
+      name === "floor"
+        ? floorRequests(server.url)
+        : name === "hono-floor"
+          ? honoFloorRequests(server.url)
+          : meettimeRequests(server.url);
     await requests.setup();
     servers.push({ name, server, pid, requests });
   }
@@ -160,7 +202,12 @@ try {
 
   /** µs per request: results[name][kind] = one value per batch. */
   const results = Object.fromEntries(servers.map(({ name }) => [name, {}]));
-  const kindsOf = (name) => (name === "floor" ? ["ping", ...kinds.filter((k) => k !== "join")] : kinds);
+  const kindsOf = (name) =>
+    name === "floor"
+      ? ["ping", ...kinds.filter((k) => k !== "join")]
+      : name === "hono-floor"
+        ? kinds.filter((k) => k === "get")
+        : kinds;
   for (const s of servers) {
     for (const kind of kindsOf(s.name)) {
       await s.requests.prepare(kind);
@@ -208,6 +255,7 @@ try {
 } finally {
   for (const { server } of servers) await server.stop();
   floor?.dispose();
+  honoFloor?.dispose();
   rmSync(scratch, { recursive: true, force: true });
 }
 process.exit(exitCode);
