@@ -215,13 +215,16 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
       const [host, grace] = pages as [Page, Page];
       const [hostId, graceId] = ids as [string, string];
       await Promise.all([playsVideosOf(host, [graceId]), playsVideosOf(grace, [hostId])]);
-      const localCandidateType = await host.evaluate(async (peerId) => {
-        const stats = await (window as any).call.peerConnections.get(peerId).getStats();
-        const all = [...stats.values()];
-        const pair = all.find((s) => s.type === "candidate-pair" && s.state === "succeeded" && s.nominated);
-        return all.find((s) => s.id === pair?.localCandidateId)?.candidateType;
-      }, graceId);
-      expect(localCandidateType).toBe("relay");
+      // The transport's selected pair, not a "nominated" one: only the controlling ICE agent marks
+      // pairs nominated, and which side controls depends on who offered first.
+      const selectedLocalType = () =>
+        host.evaluate(async (peerId) => {
+          const stats = [...(await (window as any).call.peerConnections.get(peerId).getStats()).values()];
+          const transport = stats.find((s) => s.type === "transport" && s.selectedCandidatePairId);
+          const pair = stats.find((s) => s.id === transport?.selectedCandidatePairId);
+          return stats.find((s) => s.id === pair?.localCandidateId)?.candidateType as string | undefined;
+        }, graceId);
+      await expect.poll(selectedLocalType, { timeout: WAIT_MS }).toBe("relay");
       expect((await callState(host)).errors).toEqual([]);
       await context.close();
     },
