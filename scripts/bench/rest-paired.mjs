@@ -12,10 +12,13 @@
  * Builds: `floor` (probe/floor-worker.mjs: its two-call read and a bare
  * `GET`), `hono-floor` (probe/hono-floor-worker.mjs: the same two calls
  * behind a Hono app of MeetTime's shape), one per `--refs name=ref,...`
- * (git commits), and `after` (the working tree). Requests (`--kinds`): `get`, `GET /api/meetings/:id` with a
- * host token; `join`, `POST /api/meetings/join` with fresh invites (minted
- * outside the measured batch); `create`, `POST /api/meetings/create` (the
- * floor's `POST /create`: one new object with one SQLite table and row).
+ * (git commits), and `after` (the working tree).
+ *
+ * Requests (`--kinds`): `get`, `GET /api/meetings/:id` with a host token;
+ * `join`, `POST /api/meetings/join` with fresh invites (minted outside the
+ * measured batch); `create`, `POST /api/meetings/create` (the floor's `POST
+ * /create`: one new object with one SQLite table and row; its kernel part
+ * swings between batches, so `bench:create`'s rounds are the better guide).
  *
  *   node scripts/bench/rest-paired.mjs [--refs before=aec569b] [--batches 12] [--requests 1000]
  *     [--concurrency 16] [--kinds get,join,create]
