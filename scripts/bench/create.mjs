@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { probeBundle, ROOT, startMiniflare, usingBundle } from "./lib/meettime-server.mjs";
 import { median, options, round } from "./lib/orchestrate.mjs";
 import { cpuMicros, cpuModel, loadAverage, rssBytes, systemMicros } from "./lib/proc.mjs";
+import { createBody, inviteTokens, jsonRequest, post } from "./lib/rest-client.mjs";
 import { snapshot, snapshotOfRef } from "./lib/snapshots.mjs";
 
 const opts = options({
@@ -23,7 +24,6 @@ const opts = options({
   json: "",
 });
 const PARTICIPANTS = 50;
-const TOKENS_PER_REQUEST = 50;
 /** Dropped requests described one by one (timing, socket totals); the rest are only counted. */
 const MAX_DROP_DETAILS = 20;
 const scratch = mkdtempSync(join(tmpdir(), "meettime-bench-create-"));
@@ -100,25 +100,6 @@ async function load({ total, concurrency, send }) {
   };
 }
 
-const json = (body, token) => ({
-  method: "POST",
-  headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-  body: JSON.stringify(body),
-  signal: AbortSignal.timeout(60_000),
-});
-const createBody = (i) => ({
-  title: `Load ${i}`,
-  hostName: "Host",
-  scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
-});
-
-async function post(url, body, token) {
-  const response = await fetch(url, json(body, token));
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`${url}: ${response.status} ${JSON.stringify(answer)}`);
-  return answer;
-}
-
 /**
  * workerd CPU per request (µs) of `count` requests at the run's concurrency,
  * into `cpu[kind]`, and its kernel part into `cpu["kind [sys]"]`.
@@ -131,23 +112,6 @@ async function cpuPerRequest(cpu, kind, pid, count, send) {
   cpu[`${kind} [sys]`] = (systemMicros(pid) - sysBefore) / count;
   const failed = count - (result.statuses[200] ?? 0) - (result.statuses[201] ?? 0);
   if (failed > 0) console.log(`    ! ${failed} of ${count} not 200/201: ${JSON.stringify(result.statuses)}`);
-}
-
-/** Join tokens for `count` joins, in meetings of PARTICIPANTS (made before the measured window). */
-async function inviteTokens(url, count) {
-  const tokens = [];
-  while (tokens.length < count) {
-    const { meeting, hostToken } = await post(`${url}/api/meetings/create`, createBody(0));
-    for (let left = Math.min(PARTICIPANTS - 1, count - tokens.length); left > 0; left -= TOKENS_PER_REQUEST) {
-      const minted = await post(
-        `${url}/api/meetings/${meeting.id}/tokens`,
-        { count: Math.min(TOKENS_PER_REQUEST, left) },
-        hostToken,
-      );
-      tokens.push(...minted.tokens.map((t) => t.token));
-    }
-  }
-  return tokens;
 }
 
 /** What makes two error lines the same: our JSON log lines by level, event, status and error; others by text. */
@@ -193,14 +157,14 @@ async function measure(name, bundle, isMeetTime) {
   const pid = Object.values(server.pids)[0];
   try {
     const url = server.url;
-    const create = (i) => fetch(`${url}/api/meetings/create`, json(createBody(i)));
-    const floorCreate = (i) => fetch(`${url}/create`, json({ title: `Load ${i}` }));
+    const create = (i) => fetch(`${url}/api/meetings/create`, jsonRequest(createBody(`Load ${i}`)));
+    const floorCreate = (i) => fetch(`${url}/create`, jsonRequest({ title: `Load ${i}` }));
     const send = isMeetTime ? create : floorCreate;
     await load({ total: 200, concurrency: opts.concurrency, send }); // warm-up: JIT, statement caches
     const cpu = {};
     await cpuPerRequest(cpu, "create", pid, opts.cpuRequests, send);
     if (isMeetTime) {
-      const { meeting, hostToken } = await post(`${url}/api/meetings/create`, createBody(0));
+      const { meeting, hostToken } = await post(`${url}/api/meetings/create`, createBody("Load 0"));
       const read = () =>
         fetch(`${url}/api/meetings/${meeting.id}`, {
           headers: { authorization: `Bearer ${hostToken}` },
@@ -208,9 +172,9 @@ async function measure(name, bundle, isMeetTime) {
         });
       await load({ total: 200, concurrency: opts.concurrency, send: read });
       await cpuPerRequest(cpu, "get", pid, opts.cpuRequests, read);
-      const tokens = await inviteTokens(url, opts.cpuRequests);
+      const tokens = await inviteTokens(url, opts.cpuRequests, PARTICIPANTS);
       await cpuPerRequest(cpu, "join", pid, opts.cpuRequests, (i) =>
-        fetch(`${url}/api/meetings/join`, json({ token: tokens[i], displayName: `Guest ${i}` })),
+        fetch(`${url}/api/meetings/join`, jsonRequest({ token: tokens[i], displayName: `Guest ${i}` })),
       );
     } else {
       const { id } = await post(`${url}/create`, { title: "read" });

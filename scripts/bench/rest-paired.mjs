@@ -32,6 +32,7 @@ import * as esbuild from "esbuild";
 import { probeBundle, ROOT, startMiniflare } from "./lib/meettime-server.mjs";
 import { median, options, round } from "./lib/orchestrate.mjs";
 import { cpuMicros, cpuModel, loadAverage } from "./lib/proc.mjs";
+import { createBody, inviteTokens, jsonRequest, post } from "./lib/rest-client.mjs";
 import { snapshot, snapshotOfRef } from "./lib/snapshots.mjs";
 
 const opts = options({ refs: "", batches: 12, requests: 1_000, concurrency: 16, kinds: "get,join,create" });
@@ -47,26 +48,6 @@ function pin(pid, cpu) {
   } catch {
     return false;
   }
-}
-
-const jsonRequest = (body, token) => ({
-  method: "POST",
-  headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-  body: JSON.stringify(body),
-  signal: AbortSignal.timeout(60_000),
-});
-
-const createBody = (title) => ({
-  title,
-  hostName: "Host",
-  scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
-});
-
-async function post(url, body, token) {
-  const response = await fetch(url, jsonRequest(body, token));
-  const answer = await response.json();
-  if (!response.ok) throw new Error(`${url}: ${response.status} ${JSON.stringify(answer)}`);
-  return answer;
 }
 
 /** `total` requests from `concurrency` loops; every answer must be 200 (201 for a create). */
@@ -95,16 +76,7 @@ function meettimeRequests(url) {
     },
     async prepare(kind) {
       if (kind !== "join") return;
-      invites = [];
-      while (invites.length < opts.requests) {
-        const room = await post(`${url}/api/meetings/create`, createBody("Joins"));
-        const minted = await post(
-          `${url}/api/meetings/${room.meeting.id}/tokens`,
-          { count: PARTICIPANTS - 1 },
-          room.hostToken,
-        );
-        invites.push(...minted.tokens.map((t) => t.token));
-      }
+      invites = await inviteTokens(url, opts.requests, PARTICIPANTS);
     },
     send: {
       get: () =>
@@ -118,7 +90,12 @@ function meettimeRequests(url) {
   };
 }
 
-function floorRequests(url) {
+/**
+ * A floor's requests: its object is made once; `readPath(id)` is where its
+ * `GET` reads it (`/read/<id>` on the bare floor, MeetTime's path on the
+ * Hono floor).
+ */
+function floorRequests(url, readPath) {
   let id;
   return {
     async setup() {
@@ -126,7 +103,7 @@ function floorRequests(url) {
     },
     async prepare() {},
     send: {
-      get: () => fetch(`${url}/read/${id}`, { signal: AbortSignal.timeout(60_000) }),
+      get: () => fetch(`${url}${readPath(id)}`, { signal: AbortSignal.timeout(60_000) }),
       ping: () => fetch(`${url}/ping`, { signal: AbortSignal.timeout(60_000) }),
       create: (i) => fetch(`${url}/create`, jsonRequest({ title: `Load ${i}` })),
     },
@@ -146,20 +123,6 @@ function honoFloorSource() {
     logLevel: "warning",
   });
   return pathToFileURL(outfile);
-}
-
-/** The Hono floor's `GET` has MeetTime's path: `/api/meetings/<its object's id>`. */
-function honoFloorRequests(url) {
-  let id;
-  return {
-    async setup() {
-      ({ id } = await post(`${url}/create`, { title: "read" }));
-    },
-    async prepare() {},
-    send: {
-      get: () => fetch(`${url}/api/meetings/${id}`, { signal: AbortSignal.timeout(60_000) }),
-    },
-  };
 }
 
 let exitCode = 0;
@@ -194,9 +157,9 @@ try {
     if (pinned) pin(pid, 0);
     const requests =
       name === "floor"
-        ? floorRequests(server.url)
+        ? floorRequests(server.url, (id) => `/read/${id}`)
         : name === "hono-floor"
-          ? honoFloorRequests(server.url)
+          ? floorRequests(server.url, (id) => `/api/meetings/${id}`)
           : meettimeRequests(server.url);
     await requests.setup();
     servers.push({ name, server, pid, requests });

@@ -1,5 +1,6 @@
 /**
- * The floors under MeetTime's REST paths (issue 11), for create.mjs:
+ * The floors under MeetTime's REST paths (issue 11), for create.mjs and rest-paired.mjs
+ * (hono-floor-worker.mjs puts its object behind Hono):
  * - `POST /create`: one new Durable Object holding one SQLite table with
  *   one row, nothing else (no routing library, validation, tokens, rate
  *   limit or alarm);

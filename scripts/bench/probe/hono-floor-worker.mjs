@@ -8,42 +8,28 @@
  * `GET` above this is MeetTime's own work. Bundled with esbuild by
  * rest-paired.mjs (it imports hono).
  */
-import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
+import { FloorObject } from "./floor-worker.mjs";
 
-export class FloorObject extends DurableObject {
-  count = 0;
-
-  create(title) {
-    this.ctx.storage.sql.exec("CREATE TABLE meeting (id TEXT PRIMARY KEY, title TEXT NOT NULL)");
-    this.ctx.storage.sql.exec("INSERT INTO meeting (id, title) VALUES (?, ?)", this.ctx.id.toString(), title);
-    return { id: this.ctx.id.toString() };
-  }
-
-  read() {
-    return this.ctx.storage.sql.exec("SELECT * FROM meeting").one();
-  }
-
-  hit() {
-    return ++this.count;
-  }
-}
+/** The same object as the bare floor's. */
+export { FloorObject };
 
 const ID = ":id{[0-9a-f]{64}}";
 const pass = async (_c, next) => {
   await next();
 };
 const ok = (c) => c.json({ status: "ok" });
+const create = async (c) => {
+  const { title } = await c.req.json();
+  const id = c.env.FLOOR.newUniqueId();
+  return c.json(await c.env.FLOOR.get(id).create(String(title)), 201);
+};
 
 const meetings = new Hono()
   .use("*", pass) // no-store
   .use(`/${ID}/*`, pass) // the meeting id
   .post("/", ok)
-  .post("/create", async (c) => {
-    const { title } = await c.req.json();
-    const id = c.env.FLOOR.newUniqueId();
-    return c.json(await c.env.FLOOR.get(id).create(String(title)), 201);
-  })
+  .post("/create", create)
   .post("/join", pass, ok)
   .get(`/${ID}`, pass, async (c) => {
     await c.env.FLOOR.get(c.env.FLOOR.idFromName("client")).hit();
@@ -70,10 +56,6 @@ export default new Hono()
   .use("/api/*", pass) // rate limit (its object call is made in the route, as the floor's)
   .get("/health", ok)
   .get("/", ok)
-  .post("/create", async (c) => {
-    const { title } = await c.req.json();
-    const id = c.env.FLOOR.newUniqueId();
-    return c.json(await c.env.FLOOR.get(id).create(String(title)), 201);
-  })
+  .post("/create", create)
   .get("/ping", ok)
   .route("/api/meetings", meetings);
