@@ -1,6 +1,7 @@
 /**
  * The REST rate limit per client IP: exact under concurrency (the N+1th
- * request of a window is refused, never the Nth), `RateLimit-*` headers,
+ * request of a window is refused, never the Nth), with a fast client
+ * counted in batches (ratelimit-grants.test.ts has the rules), `RateLimit-*` headers,
  * `429 RATE_LIMITED` with `Retry-After`, a fixed window that reopens, every
  * `/api/*` request counted (WebSocket upgrades and unknown routes too),
  * `/health` and preflights not, and no data left once a window closed.
@@ -154,7 +155,41 @@ describe("REST rate limit", () => {
     const refused = await limited(3, ip);
     expect(refused.status).toBe(429);
     expect(Number(refused.headers.get("Retry-After"))).toBeGreaterThan(1);
+    // That refusal came from this isolate, which knows the window is used up; the object itself must know too.
+    expect(await counter.hit(3, WINDOW_MS)).toMatchObject({ allowed: false, remaining: 0 });
     await runInDurableObject(counter, (_, state) => state.storage.deleteAll());
+  });
+
+  it("counts a fast client in batches: one counter call for many requests, the same headers and limit", async () => {
+    const ip = uniqueClientIp();
+    let calls = 0;
+    const counting = {
+      idFromName: (name: string) => env.RATE_LIMITER.idFromName(name),
+      get: (id: DurableObjectId) => {
+        const stub = env.RATE_LIMITER.get(id);
+        return {
+          hit: (...args: Parameters<typeof stub.hit>) => {
+            calls++;
+            return stub.hit(...args);
+          },
+        };
+      },
+    };
+    const send = () =>
+      fetchWithEnv(
+        { RATE_LIMITER: counting, RATE_LIMIT_MAX_REQUESTS: "250", RATE_LIMIT_WINDOW_MS: String(WINDOW_MS) },
+        "/api/meetings/nope",
+        { headers: { "CF-Connecting-IP": ip } },
+      );
+    const responses: Response[] = [];
+    for (let i = 0; i < 260; i++) responses.push(await send());
+    expect(responses.slice(0, 250).map((r) => r.headers.get("RateLimit-Remaining"))).toEqual(
+      Array.from({ length: 250 }, (_, i) => String(249 - i)),
+    );
+    expect(responses.slice(0, 250).every((r) => r.status === 404)).toBe(true);
+    expect(responses.slice(250).every((r) => r.status === 429 && r.headers.get("Retry-After"))).toBe(true);
+    expect(calls).toBeLessThan(60);
+    expect(await counterOf(ip).hit(250, WINDOW_MS)).toMatchObject({ allowed: false });
   });
 
   it("keeps limiting in the isolate when the counter fails for a reason other than load, and logs it", async () => {

@@ -1,8 +1,9 @@
 /**
  * The REST rate limit per client IP, in front of every `/api/*` request
  * (WebSocket upgrades included). Counting happens in the RateLimitCounter
- * Durable Object of the client, so it is exact however many isolates serve
- * the client. Answers carry the `RateLimit-*` headers (IETF draft 6 names);
+ * Durable Object of the client, so the limit holds however many isolates
+ * serve the client; a fast client's requests are counted ahead in batches
+ * (ratelimit/leases.ts). Answers carry the `RateLimit-*` headers (IETF draft 6 names);
  * a refusal is `429 RATE_LIMITED` with `Retry-After`.
  */
 import type { Context } from "hono";
@@ -13,6 +14,7 @@ import type { Env } from "../env";
 import { AppError } from "../errors";
 import { log } from "../log";
 import { ServiceMetrics } from "../metrics";
+import { GrantedRequests } from "../ratelimit/leases";
 import { LocalRateLimiter } from "../ratelimit/local";
 import type { RateLimitDecision } from "../ratelimit/window";
 import { isTransientRuntimeError, unavailable } from "../runtime-errors";
@@ -55,27 +57,35 @@ function rateLimitHeaders(decision: RateLimitDecision, windowMs: number, now: nu
   };
 }
 
+/** Per isolate: requests the counter granted ahead (see leases.ts). */
+const granted = new GrantedRequests();
 /** Per isolate: used only while the counter object fails for reasons other than load. */
 const fallback = new LocalRateLimiter();
 
 /**
- * Asks the client's counter object. When the counter fails: under load
- * (the runtime's `overloaded`/`retryable` errors, memory pressure) the
- * request is refused with `503 UNAVAILABLE` and `Retry-After`, since a flood
- * is exactly when the limit matters; on any other failure the in-isolate
- * limiter decides, so the limit never switches off.
+ * Admits from what the counter granted this isolate ahead, else asks the
+ * client's counter object. When the counter fails: under load (the
+ * runtime's `overloaded`/`retryable` errors, memory pressure) the request is
+ * refused with `503 UNAVAILABLE` and `Retry-After`, since a flood is exactly
+ * when the limit matters; on any other failure the in-isolate limiter
+ * decides, so the limit never switches off.
  */
 async function decide(c: Context<{ Bindings: Env }>, key: string, config: Config): Promise<RateLimitDecision> {
+  const { rateLimitMaxRequests: limit, rateLimitWindowMs: windowMs } = config;
+  const now = Date.now();
+  const held = granted.admit(key, limit, windowMs, now);
+  if (held) return held;
   try {
     const counter = c.env.RATE_LIMITER.get(idFromName(c.env.RATE_LIMITER, key));
-    return await counter.hit(config.rateLimitMaxRequests, config.rateLimitWindowMs);
+    const grant = await counter.hit(limit, windowMs, granted.wanted(key, limit, windowMs, now));
+    return granted.keep(key, windowMs, grant, Date.now());
   } catch (error) {
     if (isTransientRuntimeError(error)) {
       log("warn", "ratelimit.overloaded", { requestId: c.get("requestId"), error: String(error) });
       throw unavailable();
     }
     log("error", "ratelimit.unavailable", { requestId: c.get("requestId"), error: String(error) });
-    return fallback.hit(key, config.rateLimitMaxRequests, config.rateLimitWindowMs, Date.now());
+    return fallback.hit(key, limit, windowMs, Date.now());
   }
 }
 

@@ -15,7 +15,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { countHit, type RateLimitDecision, type RateWindow } from "./window";
+import { countHits, type RateLimitGrant, type RateWindow } from "./window";
 
 /** Storage key of a used-up window: `{ resetAt }`. */
 const EXHAUSTED_KEY = "exhausted";
@@ -25,11 +25,12 @@ export class RateLimitCounter extends DurableObject<Env> {
   private window: RateWindow | undefined;
 
   /**
-   * Counts one request against `limit` per `windowMs`. The limit arrives
-   * with each call, so a changed configuration applies at once.
-   * @example await stub.hit(100, 900_000) // { allowed: true, remaining: 99, ... }
+   * Counts one request against `limit` per `windowMs`, and up to `wanted - 1`
+   * more that the calling isolate may admit itself (`countHits`). The limit
+   * arrives with each call, so a changed configuration applies at once.
+   * @example await stub.hit(100, 900_000) // { allowed: true, remaining: 99, granted: 1, ... }
    */
-  hit(limit: number, windowMs: number): RateLimitDecision {
+  hit(limit: number, windowMs: number, wanted = 1): RateLimitGrant {
     const now = Date.now();
     // The first request since this instance started: a used-up window survives eviction.
     if (this.window === undefined) {
@@ -37,9 +38,9 @@ export class RateLimitCounter extends DurableObject<Env> {
       if (exhausted && now < exhausted.resetAt)
         this.window = { count: Number.MAX_SAFE_INTEGER, resetAt: exhausted.resetAt };
     }
-    const { window, decision } = countHit(this.window, limit, windowMs, now);
+    const { window, decision } = countHits(this.window, limit, windowMs, now, wanted);
     this.window = window;
-    if (decision.allowed && decision.remaining === 0) {
+    if (decision.allowed && window.count >= limit) {
       // Not awaited: the runtime holds this answer until the write is durable (output gate).
       this.ctx.storage.kv.put(EXHAUSTED_KEY, { resetAt: window.resetAt });
       void this.ctx.storage.setAlarm(window.resetAt);

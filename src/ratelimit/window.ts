@@ -19,9 +19,45 @@ export interface RateWindow {
   resetAt: number;
 }
 
+/** A decision of the counter object, which may count requests ahead for the caller to admit itself. */
+export interface RateLimitGrant extends RateLimitDecision {
+  /** Requests this call counted: this one, plus `granted - 1` the caller may admit without asking. */
+  granted: number;
+}
+
 /**
- * Counts one request at `now` into `window` (undefined or closed: a new one
- * opens). Returns the window to keep and the decision.
+ * At most this share of what a window has left is granted ahead in one
+ * call, so a client near its limit is counted one request at a time and
+ * requests granted to an isolate the client no longer reaches strand little.
+ */
+export const GRANT_SHARE = 8;
+
+/**
+ * Counts `wanted` requests at `now` into `window` (undefined or closed: a
+ * new one opens), fewer near the limit (at most 1/GRANT_SHARE of what is
+ * left, at least the one asking). `remaining` counts the granted ones as
+ * still the client's. Returns the window to keep and the grant.
+ * @example countHits(undefined, 100, 900_000, Date.now(), 4) // { window: { count: 4, ... }, decision: { allowed: true, remaining: 99, granted: 4, ... } }
+ */
+export function countHits(
+  window: RateWindow | undefined,
+  limit: number,
+  windowMs: number,
+  now: number,
+  wanted: number,
+): { window: RateWindow; decision: RateLimitGrant } {
+  const current = window === undefined || now >= window.resetAt ? { count: 0, resetAt: now + windowMs } : window;
+  const left = limit - current.count;
+  if (left <= 0) {
+    return { window: current, decision: { allowed: false, limit, remaining: 0, resetAt: current.resetAt, granted: 0 } };
+  }
+  const granted = Math.max(1, Math.min(wanted, Math.floor(left / GRANT_SHARE)));
+  const next = { count: current.count + granted, resetAt: current.resetAt };
+  return { window: next, decision: { allowed: true, limit, remaining: left - 1, resetAt: next.resetAt, granted } };
+}
+
+/**
+ * Counts one request: `countHits` asking for no more.
  * @example countHit(undefined, 100, 900_000, Date.now()) // { window: { count: 1, ... }, decision: { allowed: true, remaining: 99, ... } }
  */
 export function countHit(
@@ -30,10 +66,5 @@ export function countHit(
   windowMs: number,
   now: number,
 ): { window: RateWindow; decision: RateLimitDecision } {
-  const current = window === undefined || now >= window.resetAt ? { count: 0, resetAt: now + windowMs } : window;
-  if (current.count >= limit) {
-    return { window: current, decision: { allowed: false, limit, remaining: 0, resetAt: current.resetAt } };
-  }
-  const next = { count: current.count + 1, resetAt: current.resetAt };
-  return { window: next, decision: { allowed: true, limit, remaining: limit - next.count, resetAt: next.resetAt } };
+  return countHits(window, limit, windowMs, now, 1);
 }
