@@ -6,10 +6,8 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import app from "../src/index";
+import { openApiPath } from "../src/openapi/document";
 import { api, ORIGIN } from "./helpers/api";
-
-/** `/api/meetings/:id{[0-9a-f]{64}}/kick` → `/api/meetings/{id}/kick`. */
-const openApiPath = (path: string) => path.replace(/:(\w+)(\{[^/]*\})?/g, "{$1}");
 
 /** Method and path of every handler the app serves (middleware, registered as ALL, excluded). */
 function registeredRoutes(): string[] {

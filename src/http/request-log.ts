@@ -22,30 +22,6 @@ declare module "hono" {
 
 const MEETING_IN_PATH = /^\/api\/meetings\/([0-9a-f]{64})(?:\/|$)/;
 
-const readablePatterns = new Map<string, string>();
-
-/** `/:id{[0-9a-f]{64}}/ws` → `/:id/ws`: the pattern without its regex constraints. */
-export function readablePattern(path: string): string {
-  let readable = readablePatterns.get(path);
-  if (readable === undefined) {
-    readable = withoutConstraints(path);
-    // Route patterns only (a fixed set), never request paths.
-    readablePatterns.set(path, readable);
-  }
-  return readable;
-}
-
-function withoutConstraints(path: string): string {
-  let out = "";
-  let depth = 0;
-  for (const char of path) {
-    if (char === "{") depth++;
-    else if (char === "}") depth--;
-    else if (depth === 0) out += char;
-  }
-  return out;
-}
-
 /**
  * The route that serves the request; middleware (`ALL`) does not count, so
  * an unknown path is null. Known from the start: Hono matches every handler
@@ -53,7 +29,7 @@ function withoutConstraints(path: string): string {
  */
 export function routePattern(c: Context): string | null {
   const route = matchedRoutes(c).find((r) => r.method !== "ALL");
-  return route ? readablePattern(route.path) : null;
+  return route ? route.path : null;
 }
 
 /**

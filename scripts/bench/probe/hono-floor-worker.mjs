@@ -14,7 +14,7 @@ import { FloorObject } from "./floor-worker.mjs";
 /** The same object as the bare floor's. */
 export { FloorObject };
 
-const ID = ":id{[0-9a-f]{64}}";
+const ID = ":id";
 const pass = async (_c, next) => {
   await next();
 };
@@ -27,10 +27,10 @@ const create = async (c) => {
 
 const meetings = new Hono()
   .use("*", pass) // no-store
-  .use(`/${ID}/*`, pass) // the meeting id
   .post("/", ok)
   .post("/create", create)
   .post("/join", pass, ok)
+  .use(`/${ID}/*`, pass) // the meeting id
   .get(`/${ID}`, pass, async (c) => {
     await c.env.FLOOR.get(c.env.FLOOR.idFromName("client")).hit();
     return c.json(await c.env.FLOOR.get(c.env.FLOOR.idFromString(c.req.param("id"))).read());
