@@ -1,12 +1,12 @@
 /**
- * Requests the counter grants an isolate ahead (src/ratelimit/leases.ts),
+ * Requests the counter grants an isolate ahead (src/ratelimit/grants.ts),
  * against a counter as the object keeps it (`countHits`): the limit is
  * never exceeded however the client's requests spread over isolates,
  * `RateLimit-Remaining` falls by one per request, grants follow the
  * client's pace, and a grant never outlives its window or configuration.
  */
 import { describe, expect, it } from "vitest";
-import { FAST_CLIENT_MS, GrantedRequests, MAX_GRANT } from "../src/ratelimit/leases";
+import { FAST_CLIENT_MS, GrantedRequests, MAX_GRANT } from "../src/ratelimit/grants";
 import { countHits, GRANT_SHARE, type RateLimitDecision, type RateWindow } from "../src/ratelimit/window";
 
 const KEY = "203.0.113.7";

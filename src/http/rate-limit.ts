@@ -3,7 +3,7 @@
  * (WebSocket upgrades included). Counting happens in the RateLimitCounter
  * Durable Object of the client, so the limit holds however many isolates
  * serve the client; a fast client's requests are counted ahead in batches
- * (ratelimit/leases.ts). Answers carry the `RateLimit-*` headers (IETF draft 6 names);
+ * (ratelimit/grants.ts). Answers carry the `RateLimit-*` headers (IETF draft 6 names);
  * a refusal is `429 RATE_LIMITED` with `Retry-After`.
  */
 import type { Context } from "hono";
@@ -14,7 +14,7 @@ import type { Env } from "../env";
 import { AppError } from "../errors";
 import { log } from "../log";
 import { ServiceMetrics } from "../metrics";
-import { GrantedRequests } from "../ratelimit/leases";
+import { GrantedRequests } from "../ratelimit/grants";
 import { LocalRateLimiter } from "../ratelimit/local";
 import type { RateLimitDecision } from "../ratelimit/window";
 import { isTransientRuntimeError, unavailable } from "../runtime-errors";
@@ -57,7 +57,7 @@ function rateLimitHeaders(decision: RateLimitDecision, windowMs: number, now: nu
   };
 }
 
-/** Per isolate: requests the counter granted ahead (see leases.ts). */
+/** Per isolate: requests the counter granted ahead (see ratelimit/grants.ts). */
 const granted = new GrantedRequests();
 /** Per isolate: used only while the counter object fails for reasons other than load. */
 const fallback = new LocalRateLimiter();

@@ -18,7 +18,7 @@ export const MAX_GRANT = 64;
 export const FAST_CLIENT_MS = 1_000;
 const MAX_CLIENTS = 10_000;
 
-interface Lease {
+interface HeldGrant {
   limit: number;
   windowMs: number;
   resetAt: number;
@@ -32,24 +32,24 @@ interface Lease {
 }
 
 export class GrantedRequests {
-  private readonly leases = new Map<string, Lease>();
+  private readonly held = new Map<string, HeldGrant>();
 
   /** The decision for one more request of `key` from what is held here, or undefined: ask the counter. */
   admit(key: string, limit: number, windowMs: number, now: number): RateLimitDecision | undefined {
-    const lease = this.current(key, limit, windowMs, now);
-    if (lease === undefined) return undefined;
-    if (lease.unused > 0) {
-      lease.unused--;
-      return { allowed: true, limit, remaining: lease.beyond + lease.unused, resetAt: lease.resetAt };
+    const held = this.current(key, limit, windowMs, now);
+    if (held === undefined) return undefined;
+    if (held.unused > 0) {
+      held.unused--;
+      return { allowed: true, limit, remaining: held.beyond + held.unused, resetAt: held.resetAt };
     }
-    if (lease.beyond === 0) return { allowed: false, limit, remaining: 0, resetAt: lease.resetAt };
+    if (held.beyond === 0) return { allowed: false, limit, remaining: 0, resetAt: held.resetAt };
     return undefined;
   }
 
   /** How many requests to ask the counter for, by the client's pace. */
   wanted(key: string, limit: number, windowMs: number, now: number): number {
-    const lease = this.current(key, limit, windowMs, now);
-    return lease && now - lease.grantedAt < FAST_CLIENT_MS ? Math.min(MAX_GRANT, lease.lastGrant * 2) : 1;
+    const held = this.current(key, limit, windowMs, now);
+    return held && now - held.grantedAt < FAST_CLIENT_MS ? Math.min(MAX_GRANT, held.lastGrant * 2) : 1;
   }
 
   /** Keeps what the counter granted beyond this request; returns this request's decision. */
@@ -62,25 +62,25 @@ export class GrantedRequests {
     const beyondThis = allowed ? grant.remaining - (granted - 1) : 0;
     const beyond = sameWindow ? Math.min(held.beyond, beyondThis) : beyondThis;
     // Delete first so the key moves to the end: the Map's order is then least recently used first.
-    this.leases.delete(key);
-    this.leases.set(key, { limit, windowMs, resetAt, unused, beyond, lastGrant: Math.max(1, granted), grantedAt: now });
-    if (this.leases.size > MAX_CLIENTS) {
-      const oldest = this.leases.keys().next().value;
-      if (oldest !== undefined) this.leases.delete(oldest);
+    this.held.delete(key);
+    this.held.set(key, { limit, windowMs, resetAt, unused, beyond, lastGrant: Math.max(1, granted), grantedAt: now });
+    if (this.held.size > MAX_CLIENTS) {
+      const oldest = this.held.keys().next().value;
+      if (oldest !== undefined) this.held.delete(oldest);
     }
     if (allowed) return { allowed, limit, remaining: beyond + unused, resetAt };
     // Refused, but a grant that came back meanwhile may still hold a request for this one.
     return this.admit(key, limit, windowMs, now) ?? { allowed, limit, remaining: 0, resetAt };
   }
 
-  /** The lease of `key` for this window and configuration, if any. */
-  private current(key: string, limit: number, windowMs: number, now: number): Lease | undefined {
-    const lease = this.leases.get(key);
-    if (lease === undefined) return undefined;
-    if (now >= lease.resetAt || lease.limit !== limit || lease.windowMs !== windowMs) {
-      this.leases.delete(key);
+  /** What is held for `key` in this window and configuration, if anything. */
+  private current(key: string, limit: number, windowMs: number, now: number): HeldGrant | undefined {
+    const held = this.held.get(key);
+    if (held === undefined) return undefined;
+    if (now >= held.resetAt || held.limit !== limit || held.windowMs !== windowMs) {
+      this.held.delete(key);
       return undefined;
     }
-    return lease;
+    return held;
   }
 }
