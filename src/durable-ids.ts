@@ -2,32 +2,37 @@
  * Durable Object ids kept per namespace and isolate: deriving one (hashing a
  * name, or checking a string id's signature) is work every request of the
  * same meeting or client repeated (issue 11). An id is a plain value, valid
- * in any request; stubs are not kept. Oldest dropped first past KEPT_IDS.
+ * in any request; stubs are not kept. At most KEPT_IDS of each kind.
  */
-const KEPT_IDS = 1_000;
-const idsByNamespace = new WeakMap<DurableObjectNamespace, Map<string, DurableObjectId>>();
+import { remembered } from "./remembered";
 
-function keptId(namespace: DurableObjectNamespace, key: string, derive: () => DurableObjectId): DurableObjectId {
+const KEPT_IDS = 1_000;
+
+interface KeptIds {
+  byName: (name: string) => DurableObjectId;
+  byString: (id: string) => DurableObjectId;
+}
+
+const idsByNamespace = new WeakMap<DurableObjectNamespace, KeptIds>();
+
+function keptIds(namespace: DurableObjectNamespace): KeptIds {
   let ids = idsByNamespace.get(namespace);
   if (!ids) {
-    ids = new Map();
+    ids = {
+      byName: remembered(KEPT_IDS, (name) => namespace.idFromName(name)),
+      byString: remembered(KEPT_IDS, (id) => namespace.idFromString(id)),
+    };
     idsByNamespace.set(namespace, ids);
   }
-  let id = ids.get(key);
-  if (!id) {
-    id = derive();
-    ids.set(key, id);
-    if (ids.size > KEPT_IDS) ids.delete(ids.keys().next().value as string);
-  }
-  return id;
+  return ids;
 }
 
 /** `namespace.idFromName(name)`, derived once per isolate. */
 export function idFromName(namespace: DurableObjectNamespace, name: string): DurableObjectId {
-  return keptId(namespace, `name:${name}`, () => namespace.idFromName(name));
+  return keptIds(namespace).byName(name);
 }
 
 /** `namespace.idFromString(id)`, checked once per isolate; throws as it does for an id it never minted. */
 export function idFromString(namespace: DurableObjectNamespace, id: string): DurableObjectId {
-  return keptId(namespace, `id:${id}`, () => namespace.idFromString(id));
+  return keptIds(namespace).byString(id);
 }

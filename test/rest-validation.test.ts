@@ -123,6 +123,7 @@ describe("durationMinutes, timezone, maxParticipants", () => {
     ["an offset instead of a zone", { timezone: "+01:00" }, "timezone"],
     ["an empty zone", { timezone: "" }, "timezone"],
     ["a null zone", { timezone: null }, "timezone"],
+    ["a zone name longer than any IANA name", { timezone: `Europe/${"Berlin".repeat(12)}` }, "timezone"],
     ["maxParticipants 1", { maxParticipants: 1 }, "maxParticipants"],
     ["maxParticipants 51", { maxParticipants: 51 }, "maxParticipants"],
     ["a fractional maxParticipants", { maxParticipants: 2.5 }, "maxParticipants"],
@@ -136,7 +137,15 @@ describe("durationMinutes, timezone, maxParticipants", () => {
   });
 
   it("keeps an IANA zone as named, not as the runtime's older alias for it", async () => {
-    const zones = ["UTC", "Etc/UTC", "Asia/Kolkata", "Europe/Kyiv", "America/Argentina/Buenos_Aires", "Etc/GMT+5"];
+    const zones = [
+      "UTC",
+      "Etc/UTC",
+      "Asia/Kolkata",
+      "Europe/Kyiv",
+      "America/Argentina/Buenos_Aires",
+      "America/Argentina/ComodRivadavia", // the longest IANA name: 32 characters
+      "Etc/GMT+5",
+    ];
     for (const zone of zones) {
       expect((await createMeeting({ timezone: zone })).meeting.timezone).toBe(zone);
     }

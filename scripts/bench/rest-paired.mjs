@@ -16,12 +16,13 @@
  *
  * Requests (`--kinds`): `get`, `GET /api/meetings/:id` with a host token;
  * `join`, `POST /api/meetings/join` with fresh invites (minted outside the
- * measured batch); `create`, `POST /api/meetings/create` (the floor's `POST
+ * measured batch); `calendar`, `GET /api/meetings/:id/calendar.ics` with
+ * the host token (MeetTime only); `create`, `POST /api/meetings/create` (the floor's `POST
  * /create`: one new object with one SQLite table and row; its kernel part
  * swings between batches, so `bench:create`'s rounds are the better guide).
  *
  *   node scripts/bench/rest-paired.mjs [--refs before=aec569b] [--batches 12] [--requests 1000]
- *     [--concurrency 16] [--kinds get,join,create]
+ *     [--concurrency 16] [--kinds get,join,create,calendar]
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -85,6 +86,11 @@ function meettimeRequests(url) {
           signal: AbortSignal.timeout(60_000),
         }),
       join: (i) => fetch(`${url}/api/meetings/join`, jsonRequest({ token: invites[i], displayName: `Guest ${i}` })),
+      calendar: () =>
+        fetch(`${url}/api/meetings/${meeting.id}/calendar.ics`, {
+          headers: { authorization: `Bearer ${hostToken}` },
+          signal: AbortSignal.timeout(60_000),
+        }),
       create: (i) => fetch(`${url}/api/meetings/create`, jsonRequest(createBody(`Load ${i}`))),
     },
   };
@@ -170,7 +176,7 @@ try {
   const results = Object.fromEntries(servers.map(({ name }) => [name, {}]));
   const kindsOf = (name) =>
     name === "floor"
-      ? ["ping", ...kinds.filter((k) => k !== "join")]
+      ? ["ping", ...kinds.filter((k) => k === "get" || k === "create")]
       : name === "hono-floor"
         ? kinds.filter((k) => k === "get")
         : kinds;

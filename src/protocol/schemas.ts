@@ -4,6 +4,7 @@
  * them, and the OpenAPI document is generated from them.
  */
 import { z } from "zod";
+import { remembered } from "../remembered";
 
 export const LIMITS = {
   TITLE_MAX: 200,
@@ -62,6 +63,20 @@ const displayText = (max: number) =>
 export const Title = displayText(LIMITS.TITLE_MAX);
 export const DisplayName = displayText(LIMITS.NAME_MAX);
 
+/** The longest zone name looked up; IANA's longest is 32 characters. */
+const MAX_ZONE_NAME = 64;
+
+/** The runtime's name for a zone, or undefined; remembered, as each lookup builds an `Intl.DateTimeFormat` (about 40 µs). */
+const canonicalZone = remembered(1_000, (zone): string | undefined => {
+  if (zone.length > MAX_ZONE_NAME || /^[+-]/.test(zone)) return undefined;
+  try {
+    const resolved = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+    return /^[+-]/.test(resolved) ? undefined : resolved;
+  } catch {
+    return undefined; // Unknown to the runtime's zone database.
+  }
+});
+
 /**
  * A valid IANA zone name. Only its letter case is normalised ("europe/berlin"
  * → "Europe/Berlin"): the runtime resolves some current names to older
@@ -69,13 +84,8 @@ export const DisplayName = displayText(LIMITS.NAME_MAX);
  * they chose. UTC offsets ("+01:00") are not zone names, though Intl takes them.
  */
 export const TimeZone = z.string().transform((zone, ctx) => {
-  let resolved: string | undefined;
-  try {
-    if (!/^[+-]/.test(zone)) resolved = new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
-  } catch {
-    // Unknown to the runtime's zone database.
-  }
-  if (resolved === undefined || /^[+-]/.test(resolved)) {
+  const resolved = canonicalZone(zone);
+  if (resolved === undefined) {
     ctx.addIssue({ code: "custom", message: "must be a valid IANA time zone" });
     return z.NEVER;
   }

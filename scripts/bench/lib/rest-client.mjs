@@ -17,6 +17,7 @@ export const createBody = (title) => ({
   title,
   hostName: "Host",
   scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
+  timezone: "Europe/Berlin", // as the web app sends one
 });
 
 /** POSTs `body` and returns the answer; anything but 2xx throws with the answer in the message. */
