@@ -4,7 +4,7 @@
  * use and kept apart per secret set, and the meeting object's participant
  * list follows every write and forgets rows of a rolled-back transaction.
  */
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { verifyToken } from "../src/auth/tokens";
 import type { ParticipantRow } from "../src/meeting/store";
@@ -103,6 +103,16 @@ describe("the meeting object's participant list", () => {
     expectError(await api("GET", `/api/meetings/${meeting.id}`, { token: grace.sessionToken }), 403, "FORBIDDEN");
     expect((await api("POST", `/api/meetings/${meeting.id}/leave`, { token: alan.sessionToken })).status).toBe(200);
     expect(await names()).toEqual(["Ada"]);
+  });
+
+  it("lists a join it appended exactly as a fresh read from storage does", async () => {
+    const { meeting, hostToken } = await createMeeting();
+    await getMeeting(meeting.id, hostToken); // the list is now in memory
+    for (const name of ["Grace", "Alan", "Barbara"]) await join(meeting.id, hostToken, name);
+    const fromMemory = (await getMeeting(meeting.id, hostToken)).participants;
+    expect(fromMemory.map((p: { name: string }) => p.name)).toEqual(["Ada", "Grace", "Alan", "Barbara"]);
+    await evictDurableObject(meetingObject(meeting.id));
+    expect((await getMeeting(meeting.id, hostToken)).participants).toEqual(fromMemory);
   });
 
   it("forgets a participant whose transaction rolled back", async () => {

@@ -158,8 +158,8 @@ export class MeetingStore {
   /**
    * The listed participants as last read, kept because every token route
    * reads them (the holder's row, the meeting view): issue 11. Dropped on
-   * every participant write and when a transaction fails, so it is only
-   * ever rebuilt from committed rows; frozen, as every caller shares it.
+   * every write to a listed participant and when a transaction fails, so it
+   * is only ever rebuilt from committed rows; frozen, as every caller shares it.
    */
   private listed: readonly ParticipantRow[] | undefined;
 
@@ -341,7 +341,7 @@ export class MeetingStore {
    * how many rows went; the caller runs it in a transaction.
    */
   deleteSpentRows(tokensExpiredBy: number, removedBy: number): number {
-    this.listed = undefined;
+    // Only removed participants go, none of them listed: the kept list stands.
     const tokens = this.sql.exec(`DELETE FROM join_token WHERE expires_at <= ?`, tokensExpiredBy).rowsWritten;
     const participants = this.sql.exec(
       `DELETE FROM participant WHERE removed_at IS NOT NULL AND removed_at <= ?`,
