@@ -17,9 +17,10 @@
  * Requests (`--kinds`): `get`, `GET /api/meetings/:id` with a host token;
  * `join`, `POST /api/meetings/join` with fresh invites (minted outside the
  * measured batch); `calendar`, `GET /api/meetings/:id/calendar.ics` with
- * the host token (MeetTime only); `create`, `POST /api/meetings/create` (the floor's `POST
- * /create`: one new object with one SQLite table and row; its kernel part
- * swings between batches, so `bench:create`'s rounds are the better guide).
+ * the host token (MeetTime only); `create`, `POST /api/meetings/create`
+ * (the floor's `POST /create`: one new object with one SQLite table and
+ * row; its kernel part swings between batches, so `bench:create`'s rounds
+ * are the better guide).
  *
  *   node scripts/bench/rest-paired.mjs [--refs before=aec569b] [--batches 12] [--requests 1000]
  *     [--concurrency 16] [--kinds get,join,create,calendar]
