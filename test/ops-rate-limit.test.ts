@@ -1,7 +1,7 @@
 /**
  * The REST rate limit per client IP: exact under concurrency (the N+1th
- * request of a window is refused, never the Nth), with a fast client
- * counted in batches (ratelimit-grants.test.ts has the rules), `RateLimit-*` headers,
+ * request of a window is refused, never the Nth), a fast client counted in
+ * batches (ratelimit-grants.test.ts has their rules), `RateLimit-*` headers,
  * `429 RATE_LIMITED` with `Retry-After`, a fixed window that reopens, every
  * `/api/*` request counted (WebSocket upgrades and unknown routes too),
  * `/health` and preflights not, and no data left once a window closed.
