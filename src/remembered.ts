@@ -1,8 +1,20 @@
 /**
- * A pure function of a string, remembered for the last `limit` keys it was
- * asked about (oldest forgotten first; a throw is not remembered): for work
+ * Bounded in-memory caches: a Map holds at most `limit` keys, the oldest
+ * written forgotten first (a Map iterates in insertion order). For work
  * that requests repeat over a small set of values, such as Durable Object
- * ids and time zone names (issue 11).
+ * ids, time zone names, verified tokens and rate-limit windows (issue 11).
+ */
+
+/** `map.set(key, value)`, moving `key` to the end, then forgetting the oldest keys past `limit`. */
+export function setBounded<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > limit) map.delete(map.keys().next().value as K);
+}
+
+/**
+ * A pure function of a string, remembered for the last `limit` keys it was
+ * asked about (a throw is not remembered).
  * @example const formatterFor = remembered(100, (timeZone) => new Intl.DateTimeFormat("en", { timeZone }))
  */
 export function remembered<T>(limit: number, compute: (key: string) => T): (key: string) => T {
@@ -10,8 +22,7 @@ export function remembered<T>(limit: number, compute: (key: string) => T): (key:
   return (key) => {
     if (kept.has(key)) return kept.get(key) as T;
     const value = compute(key);
-    kept.set(key, value);
-    if (kept.size > limit) kept.delete(kept.keys().next().value as string);
+    setBounded(kept, key, value, limit);
     return value;
   };
 }

@@ -1,10 +1,26 @@
 /**
- * The bounded memo behind the kept Durable Object ids, time zone names and
- * calendar formatters: a value is computed once per key while it is kept,
- * the oldest key goes first past the limit, and a throw is not kept.
+ * The bounded caches behind the kept Durable Object ids, time zone names,
+ * calendar formatters, verified tokens and rate-limit windows: a key
+ * written again moves to the end, the oldest goes first past the limit, a
+ * remembered value is computed once per key while it is kept, and a throw
+ * is not kept.
  */
 import { describe, expect, it } from "vitest";
-import { remembered } from "../src/remembered";
+import { remembered, setBounded } from "../src/remembered";
+
+describe("setBounded", () => {
+  it("moves a key written again to the end and forgets the oldest past the limit", () => {
+    const map = new Map<string, number>();
+    setBounded(map, "a", 1, 2);
+    setBounded(map, "b", 2, 2);
+    setBounded(map, "a", 3, 2); // "a" is now the newest
+    setBounded(map, "c", 4, 2); // so "b" goes
+    expect([...map]).toEqual([
+      ["a", 3],
+      ["c", 4],
+    ]);
+  });
+});
 
 describe("remembered", () => {
   it("computes a key once while it is kept, and forgets the oldest past the limit", () => {

@@ -6,6 +6,7 @@
 import { SignJWT } from "jose";
 import { z } from "zod";
 import { AppError } from "../errors";
+import { setBounded } from "../remembered";
 
 const ISSUER = "meettime";
 const encoder = new TextEncoder();
@@ -185,7 +186,6 @@ export async function verifyToken(
     participantId: pid,
     expiresAt: exp * 1000,
   });
-  verifiedTokens.set(token, { secretsKey, claims });
-  if (verifiedTokens.size > VERIFIED_TOKENS_KEPT) verifiedTokens.delete(verifiedTokens.keys().next().value as string);
+  setBounded(verifiedTokens, token, { secretsKey, claims }, VERIFIED_TOKENS_KEPT);
   return claims;
 }

@@ -9,6 +9,7 @@ import { signToken, type TokenClaims } from "../auth/tokens";
 import { requireJwtSecret } from "../config";
 import { AppError, type Outcome } from "../errors";
 import { log } from "../log";
+import { CLOSE } from "../protocol/close-codes";
 import type {
   CalendarTokenData,
   CreateMeetingInput,
@@ -24,7 +25,7 @@ import { ANY_TOKEN, CALENDAR_READERS, HOST_ONLY, MEMBERS, SESSION_ONLY } from ".
 import { signCalendarToken, signSessionToken } from "./credentials";
 import { checkInviteLimit, collectSpentRows } from "./housekeeping";
 import { MeetingSockets } from "./room-sockets";
-import { CLOSE, encodeEvent } from "./sockets";
+import { encodeEvent } from "./sockets";
 import { DEFAULT_STATE, type MeetingRow, type ParticipantRow } from "./store";
 import { iso, wholeSeconds } from "./views";
 

@@ -5,10 +5,11 @@
  */
 import { AppError } from "../errors";
 import { log } from "../log";
+import { CLOSE } from "../protocol/close-codes";
 import type { DatetimeUpdateInput, KickInput, MeetingData } from "../protocol/schemas";
 import { collectSpentRows } from "./housekeeping";
 import { MeetingState, SILENCE_LIMIT_MS } from "./room-state";
-import { CLOSE, closeQuietly, encodeEvent, sendQuietly } from "./sockets";
+import { closeQuietly, encodeEvent, sendQuietly } from "./sockets";
 import type { MeetingRow, ParticipantRow } from "./store";
 
 export abstract class MeetingRules extends MeetingState {

@@ -7,6 +7,7 @@
 import type { TokenClaims } from "../auth/tokens";
 import { AppError, errorResponse } from "../errors";
 import { log } from "../log";
+import { CLOSE } from "../protocol/close-codes";
 import type { ClientFrameData } from "../protocol/schemas";
 import { MEMBERS } from "./access";
 import { admitFrame, bucketOf, type FrameBucket, parseClientFrame, peekFrameId } from "./frames";
@@ -14,7 +15,6 @@ import { buildJoinedFrame } from "./joined-frame";
 import { applyStateUpdate } from "./presence";
 import { MeetingRules } from "./room-rules";
 import {
-  CLOSE,
   closeQuietly,
   echoClose,
   encodeAck,

@@ -8,8 +8,6 @@ import type { ErrorBody } from "../errors";
 import { CLOSE } from "../protocol/close-codes";
 import type { ParticipantStateData, ServerEventData } from "../protocol/schemas";
 
-export { CLOSE };
-
 /**
  * A frame's arrival is recorded in the attachment at most this often: enough
  * for the liveness sweep after a wake (the limit is 60 s), without

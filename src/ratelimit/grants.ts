@@ -10,6 +10,7 @@
  * 1/GRANT_SHARE of what was left per grant). A used-up window is answered
  * here too: the window is fixed, so it stays used up until it closes.
  */
+import { setBounded } from "../remembered";
 import type { RateLimitDecision, RateLimitGrant } from "./window";
 
 /** The most requests one call to the counter may count. */
@@ -61,13 +62,8 @@ export class GrantedRequests {
     // Grants may come back out of order: the smaller view of what is left is the later one.
     const beyondThis = allowed ? grant.remaining - (granted - 1) : 0;
     const beyond = sameWindow ? Math.min(held.beyond, beyondThis) : beyondThis;
-    // Delete first so the key moves to the end: the Map's order is then least recently used first.
-    this.held.delete(key);
-    this.held.set(key, { limit, windowMs, resetAt, unused, beyond, lastGrant: Math.max(1, granted), grantedAt: now });
-    if (this.held.size > MAX_CLIENTS) {
-      const oldest = this.held.keys().next().value;
-      if (oldest !== undefined) this.held.delete(oldest);
-    }
+    const next = { limit, windowMs, resetAt, unused, beyond, lastGrant: Math.max(1, granted), grantedAt: now };
+    setBounded(this.held, key, next, MAX_CLIENTS);
     if (allowed) return { allowed, limit, remaining: beyond + unused, resetAt };
     // Refused, but a grant that came back meanwhile may still hold a request for this one.
     return this.admit(key, limit, windowMs, now) ?? { allowed, limit, remaining: 0, resetAt };

@@ -5,6 +5,7 @@
  * counts on its own) but never open: a broken counter must not switch the
  * limit off. Bounded: past MAX_CLIENTS keys the oldest window is dropped.
  */
+import { setBounded } from "../remembered";
 import { countHit, type RateLimitDecision, type RateWindow } from "./window";
 
 const MAX_CLIENTS = 10_000;
@@ -15,13 +16,7 @@ export class LocalRateLimiter {
   /** @example new LocalRateLimiter().hit("203.0.113.7", 100, 900_000, Date.now()).allowed // true */
   hit(key: string, limit: number, windowMs: number, now: number): RateLimitDecision {
     const { window, decision } = countHit(this.windows.get(key), limit, windowMs, now);
-    // Delete first so the key moves to the end: the Map's order is then least recently used first.
-    this.windows.delete(key);
-    this.windows.set(key, window);
-    if (this.windows.size > MAX_CLIENTS) {
-      const oldest = this.windows.keys().next().value;
-      if (oldest !== undefined) this.windows.delete(oldest);
-    }
+    setBounded(this.windows, key, window, MAX_CLIENTS);
     return decision;
   }
 }
