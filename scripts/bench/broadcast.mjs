@@ -23,12 +23,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { bundleWorker, ROOT, startMiniflare, startWrangler, usingBundle } from "./lib/meettime-server.mjs";
+import { ROOT, startMiniflare, startWrangler, usingBundle } from "./lib/meettime-server.mjs";
 import { options } from "./lib/orchestrate.mjs";
 import { CLK_TCK, cpuModel, loadAverage } from "./lib/proc.mjs";
 import { openProfiler, selfTimes } from "./lib/profiler.mjs";
 import { summarise } from "./lib/results.mjs";
 import { LOAD_DEFAULTS, measureRuns, stopOnSignals } from "./lib/runs.mjs";
+import { bundleWorker } from "./lib/snapshots.mjs";
 
 const opts = options({
   mode: "both",

@@ -9,7 +9,7 @@
  * 127.0.0.1. Stopping kills only the processes started here, by id (the
  * wrangler mode's process group through scripts/lib/dev-server.mjs).
  */
-import { execFileSync, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,8 +22,7 @@ export { ROOT };
 /** The benchmark's own port ranges: the e2e suite, restart tests and soak use others. */
 export const HTTP_PORTS = [8700, 8799];
 const INSPECTOR_PORTS = [9300, 9399];
-const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
-const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+export const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const BENCH_SECRET = "benchmark-only-secret-0123456789-abcdefghij";
 
 /** Variables the benchmark needs (a secret, no REST throttling, room for everyone), plus `--vars K:V,K:V`. */
@@ -46,28 +45,6 @@ async function waitGone(pids, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline && pids.some(isAlive)) await sleep(100);
   for (const pid of pids.filter(isAlive)) process.kill(pid, "SIGKILL");
-}
-
-/**
- * A snapshot of the worker: `wrangler deploy --dry-run` (the exact bundle
- * wrangler would upload) plus a copy of wrangler.toml pointing at it. Both
- * modes run the snapshot, so edits others make to src/ mid-run neither
- * reload the server nor change what is measured.
- */
-export function bundleWorker(keepIn) {
-  const outdir = keepIn ?? mkdtempSync(join(tmpdir(), "meettime-bench-bundle-"));
-  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
-  // Built from a config outside the tree (main absolute), so nothing is written into the working tree.
-  const buildConfig = join(outdir, "build.wrangler.toml");
-  writeFileSync(buildConfig, workerOnlyConfig(toml, join(ROOT, "src/index.ts")));
-  execFileSync(WRANGLER, ["deploy", "--dry-run", "--config", buildConfig, "--outdir", outdir], {
-    cwd: ROOT,
-    env: QUIET_ENV,
-    stdio: "ignore",
-  });
-  rmSync(buildConfig);
-  writeFileSync(join(outdir, "wrangler.toml"), workerOnlyConfig(toml, "index.js"));
-  return usingBundle(outdir, keepIn ? () => {} : () => rmSync(outdir, { recursive: true, force: true }));
 }
 
 /**

@@ -2,14 +2,13 @@
  * Deploy bundles to benchmark: the working tree or a git commit, built with
  * `wrangler deploy --dry-run` (without the `[assets]`/`[build]` blocks the
  * REST paths do not use) into a directory with a wrangler.toml beside it.
- * Shared by create.mjs and rest-paired.mjs.
+ * Shared by create.mjs, rest-paired.mjs and broadcast.mjs.
  */
 import { execFileSync, execSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ROOT, usingBundle, workerOnlyConfig } from "./meettime-server.mjs";
-
-const QUIET_ENV = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+import { QUIET_ENV, ROOT, usingBundle, workerOnlyConfig } from "./meettime-server.mjs";
 
 /** Runs wrangler quietly; on failure its output (where wrangler prints its errors) goes into the error. */
 function runWrangler(file, args, options) {
@@ -62,6 +61,18 @@ export function snapshot(root, outdir, scratch) {
   }
   writeFileSync(join(outdir, "wrangler.toml"), workerOnlyConfig(toml, "index.js"));
   return usingBundle(outdir);
+}
+
+/**
+ * The working tree's worker, snapshotted into `keepIn` (kept), or into a
+ * temporary directory that `dispose()` removes. Snapshots are what the
+ * servers run, so edits made to src/ mid-run neither reload them nor change
+ * what is measured.
+ */
+export function bundleWorker(keepIn) {
+  const outdir = keepIn ?? mkdtempSync(join(tmpdir(), "meettime-bench-bundle-"));
+  const bundle = snapshot(ROOT, outdir, outdir);
+  return keepIn ? bundle : usingBundle(outdir, () => rmSync(outdir, { recursive: true, force: true }));
 }
 
 /** The worker as of a git commit: `git archive` (read-only for the repository) into `scratch`. */
