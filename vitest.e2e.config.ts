@@ -14,7 +14,7 @@ export default defineConfig({
     name: "e2e",
     include: ["test/e2e/**/*.test.ts"],
     environment: "node",
-    globalSetup: ["test/e2e/global-setup.ts"],
+    globalSetup: ["test/e2e/helpers/global-setup.ts"],
     // One server for all files; files run one after another so timings stay honest on small machines.
     fileParallelism: false,
     testTimeout: 60_000,

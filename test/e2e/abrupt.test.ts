@@ -6,7 +6,7 @@
  * `since=` without missing or repeating a chat message.
  */
 import { describe, expect, it } from "vitest";
-import { baseUrl, clientFor, dropConnection, FAULT_JOINED_MS, type LiveSocket, seqsSeen } from "./client";
+import { baseUrl, clientFor, dropConnection, FAULT_JOINED_MS, type LiveSocket, seqsSeen } from "./helpers/client";
 
 const client = clientFor(baseUrl, { joinedTimeoutMs: FAULT_JOINED_MS });
 /** How long the server may take to notice a dead connection that sent no close frame. */

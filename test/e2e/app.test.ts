@@ -12,8 +12,8 @@
  */
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
-import { browserAvailable, launchChromium } from "./chromium";
-import { api, baseUrl } from "./client";
+import { browserAvailable, launchChromium } from "./helpers/chromium";
+import { api, baseUrl } from "./helpers/client";
 
 const SCREENSHOTS = process.env.MEETTIME_SCREENSHOTS === "1";
 const WAIT_MS = 30_000;

@@ -10,8 +10,8 @@
 import { readFileSync } from "node:fs";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "./chromium";
-import { api, baseUrl } from "./client";
+import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "./helpers/chromium";
+import { api, baseUrl } from "./helpers/client";
 
 interface CallState {
   self: { id: string; role: string } | null;
@@ -41,7 +41,7 @@ describe.skipIf(!browserAvailable)("a call between two browser tabs", () => {
 
   beforeAll(async () => {
     // The page is served from 127.0.0.1, a secure context, so getUserMedia is allowed.
-    const html = readFileSync(new URL("./browser/call.html", import.meta.url));
+    const html = readFileSync(new URL("./helpers/browser/call.html", import.meta.url));
     pages = await serveTestPages({ "/": { type: "text/html", body: html } });
     browser = await launchChromium();
   });

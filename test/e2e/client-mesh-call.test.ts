@@ -14,9 +14,9 @@ import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { CallCapacity, MeetTime as MeetTimeClass, ParticipantData } from "../../src/client";
-import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "./chromium";
-import { baseUrl } from "./client";
-import { inAnHour, sdk } from "./client-helpers";
+import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "./helpers/chromium";
+import { baseUrl } from "./helpers/client";
+import { inAnHour, sdk } from "./helpers/client-helpers";
 
 const WAIT_MS = 45_000;
 

@@ -17,7 +17,7 @@ import {
   recordStates,
   sdk,
   until,
-} from "./client-helpers";
+} from "./helpers/client-helpers";
 
 /**
  * Under `wrangler dev` the TCP connection of a socket the server closed

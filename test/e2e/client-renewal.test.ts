@@ -7,7 +7,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWranglerDev, type WranglerDev } from "../../scripts/lib/dev-server.mjs";
 import { MeetTime } from "../../src/client";
-import { cutTcp, FAST, inAnHour, meetingWithGuest, nextEvent, sdk, trackedWebSocket, until } from "./client-helpers";
+import {
+  cutTcp,
+  FAST,
+  inAnHour,
+  meetingWithGuest,
+  nextEvent,
+  sdk,
+  trackedWebSocket,
+  until,
+} from "./helpers/client-helpers";
 
 const openAgain = { where: (s: { state: string }) => s.state === "open" };
 

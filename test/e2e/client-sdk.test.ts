@@ -6,8 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { MeetTime, MeetTimeError } from "../../src/client";
-import { baseUrl } from "./client";
-import { closedState, FAST, inAnHour, meetingWithGuest, nextEvent, sdk, until } from "./client-helpers";
+import { baseUrl } from "./helpers/client";
+import { closedState, FAST, inAnHour, meetingWithGuest, nextEvent, sdk, until } from "./helpers/client-helpers";
 
 /** The rejection of `promise`, which must reject with a `MeetTimeError`. */
 async function failure(promise: Promise<unknown>): Promise<MeetTimeError> {

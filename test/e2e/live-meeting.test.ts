@@ -4,7 +4,7 @@
  * updates, a reschedule everyone sees, a kick (4003) and the end (4000).
  */
 import { describe, expect, it } from "vitest";
-import { api, connect, type LiveSocket, open } from "./client";
+import { api, connect, type LiveSocket, open } from "./helpers/client";
 
 /**
  * Under `wrangler dev` the TCP connection of a socket the server closed

@@ -7,8 +7,8 @@
  * session tokens and `since=` and see one consistent meeting.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clientFor, FAULT_JOINED_MS, LiveSocket, seqsSeen } from "./client";
-import { type RestartableServer, restartableServer } from "./restart-server";
+import { clientFor, FAULT_JOINED_MS, LiveSocket, seqsSeen } from "./helpers/client";
+import { type RestartableServer, restartableServer } from "./helpers/restart-server";
 
 /** A killed server's sockets may take a while to be reported closed on a busy machine. */
 const CLOSE_MS = 30_000;

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWranglerDev, type WranglerDev } from "../../scripts/lib/dev-server.mjs";
-import { clientFor } from "./client";
+import { clientFor } from "./helpers/client";
 
 /** Port ranges of this file's server (the global setup, restart tests, soak and bench use others). */
 const PORTS = { httpPorts: [8600, 8699], inspectorPorts: [9200, 9299] } as const;

@@ -10,8 +10,8 @@
 import { createHmac } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { afterEach, describe, expect, inject, it } from "vitest";
-import { api } from "./client";
-import { type Address, TurnClient, TurnError } from "./turn-client";
+import { api } from "./helpers/client";
+import { type Address, TurnClient, TurnError } from "./helpers/turn-client";
 
 const turn = inject("turn");
 if (!turn) console.warn("turn-relay: skipped, turnserver (Debian package coturn) is not installed");

@@ -13,10 +13,7 @@ import {
 import { expect } from "vitest";
 import { type ApiResponse, expectError } from "./api";
 import { snapshotMeeting } from "./snapshot";
-
-export function meetingStub(meetingId: string) {
-  return env.MEETINGS.get(env.MEETINGS.idFromString(meetingId));
-}
+import { meetingObject } from "./sockets";
 
 /** How many meeting objects have storage. */
 export async function storedMeetingCount(): Promise<number> {
@@ -43,7 +40,7 @@ export async function expectRejected(
 
 /** Moves the meeting past its expiry and runs its alarm, as time would: afterwards its storage is gone. */
 export async function expireMeeting(meetingId: string): Promise<void> {
-  const stub = meetingStub(meetingId);
+  const stub = meetingObject(meetingId);
   await runInDurableObject(stub, (_, state) => {
     state.storage.sql.exec("UPDATE meeting SET expires_at = ?", Date.now() - 1000);
   });

@@ -4,8 +4,9 @@
  * snapshots compare equal exactly when nothing was written in between, which
  * is how the fuzz tests prove that a rejected input changed nothing.
  */
-import { env, runInDurableObject } from "cloudflare:test";
+import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
+import { meetingObject } from "./sockets";
 
 /** Table name → rows in rowid order, each row with every column; blobs as hex. */
 export type StorageSnapshot = Record<string, Record<string, unknown>[]>;
@@ -16,8 +17,7 @@ function hex(buffer: ArrayBuffer): string {
 
 /** Reads every user table of the meeting's object (SQLite's and the runtime's own `_cf_` tables excluded). */
 export async function snapshotMeeting(meetingId: string): Promise<StorageSnapshot> {
-  const stub = env.MEETINGS.get(env.MEETINGS.idFromString(meetingId));
-  return runInDurableObject(stub, (room, state) => {
+  return runInDurableObject(meetingObject(meetingId), (room, state) => {
     const sql = state.storage.sql;
     const tables = sql
       .exec(

@@ -5,8 +5,8 @@
  * attempt at a dead port, and waits for connection events with timeouts.
  */
 import WebSocket from "ws";
-import type { ConnectionEvents, MeetingConnection, StateChange, WebSocketConstructor } from "../../src/client";
-import { MeetTime } from "../../src/client";
+import type { ConnectionEvents, MeetingConnection, StateChange, WebSocketConstructor } from "../../../src/client";
+import { MeetTime } from "../../../src/client";
 import { baseUrl } from "./client";
 
 const WAIT_MS = 10_000;

@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, startWranglerDev, type WranglerDev } from "../../scripts/lib/dev-server.mjs";
+import { freePort, startWranglerDev, type WranglerDev } from "../../../scripts/lib/dev-server.mjs";
 
 const HTTP_PORTS = [8900, 8999] as const;
 const INSPECTOR_PORTS = [9500, 9599] as const;

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, stopGroup, waitUntil } from "../../scripts/lib/dev-server.mjs";
+import { freePort, stopGroup, waitUntil } from "../../../scripts/lib/dev-server.mjs";
 import { type Address, TurnClient } from "./turn-client";
 
 export interface TurnServer {

@@ -7,7 +7,7 @@
  * when MEETTIME_REQUIRE_TURN=1).
  */
 import type { TestProject } from "vitest/node";
-import { startWranglerDev } from "../../scripts/lib/dev-server.mjs";
+import { startWranglerDev } from "../../../scripts/lib/dev-server.mjs";
 import { startTurnServer, TURN_REQUIRED, type TurnServer, turnServerInstalled } from "./turn-server";
 
 declare module "vitest" {

@@ -7,7 +7,7 @@
  */
 import { expect, inject } from "vitest";
 import WebSocket from "ws";
-import { type Frame, FrameInbox } from "../helpers/frame-inbox";
+import { type Frame, FrameInbox } from "../../helpers/frame-inbox";
 
 export const baseUrl = () => inject("baseUrl");
 
