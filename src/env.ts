@@ -2,7 +2,7 @@
  * The Worker's bindings and variables, as declared in wrangler.toml.
  * Variables arrive as strings; `config.ts` validates and converts them once.
  */
-import type { MeetingRoom } from "./meeting/meeting";
+import type { MeetingRoom } from "./meeting/room";
 import type { RateLimitCounter } from "./ratelimit/counter";
 
 export interface Env {

@@ -1,7 +1,7 @@
 /**
  * The contract's one error type. Every expected failure is thrown as an
- * `AppError`; `app.onError` turns it into an HTTP response and the meeting's
- * socket handler into an `error` frame, so the shape is decided only here.
+ * `AppError`; anything else thrown is mapped to one by `toAppError`
+ * (error-path.ts). Shared with the SDK, so it imports nothing.
  */
 
 /** Every error code of API.md with its HTTP status. */

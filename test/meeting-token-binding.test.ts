@@ -7,7 +7,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { TokenClaims } from "../src/auth/tokens";
-import { CLAIMS_HEADER } from "../src/meeting/meeting";
+import { CLAIMS_HEADER } from "../src/meeting/connection";
 import { createMeeting, meetingWith } from "./helpers/api";
 import { meetingObject } from "./helpers/sockets";
 

@@ -8,7 +8,7 @@
  */
 import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { clientKey } from "../src/http/rate-limit";
+import { clientKey } from "../src/ratelimit/middleware";
 import { createMeeting } from "./helpers/api";
 import { fetchWithEnv, uniqueClientIp } from "./helpers/worker-env";
 

@@ -5,10 +5,11 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { MeetingRoom } from "../src/meeting/meeting";
+import type { MeetingRoom } from "../src/meeting/room";
 import { ServiceMetrics } from "../src/metrics";
 import { StatsResponse } from "../src/protocol/schemas";
 import { api, createMeeting, expectError, meetingWith, mintJoinToken } from "./helpers/api";
+import { internals } from "./helpers/deliver";
 import { connect, meetingObject } from "./helpers/sockets";
 import { fakeDataset, fetchWithEnv, uniqueClientIp } from "./helpers/worker-env";
 
@@ -22,9 +23,7 @@ const stats = (meetingId: string, token: string) => api("GET", `/api/meetings/${
 async function recordMetrics(meetingId: string) {
   const dataset = fakeDataset();
   await runInDurableObject(meetingObject(meetingId), (instance: MeetingRoom) => {
-    (instance as unknown as { metrics: ServiceMetrics }).metrics = new ServiceMetrics(
-      dataset as unknown as AnalyticsEngineDataset,
-    );
+    internals(instance).metrics = new ServiceMetrics(dataset as unknown as AnalyticsEngineDataset);
   });
   return dataset;
 }

@@ -7,9 +7,10 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import type { MeetingRoom } from "../src/meeting/meeting";
-import { isTransientRuntimeError } from "../src/runtime-errors";
+import { isTransientRuntimeError } from "../src/error-path";
+import type { MeetingRoom } from "../src/meeting/room";
 import { inMinutes } from "./helpers/api";
+import { internals } from "./helpers/deliver";
 import { fetchWithEnv, uniqueClientIp } from "./helpers/worker-env";
 
 const overloaded = () =>
@@ -135,8 +136,7 @@ describe("the meeting object under memory pressure", () => {
     const id = env.MEETINGS.newUniqueId();
     const stub = env.MEETINGS.get(id);
     const outcome = await runInDurableObject(stub, (room) => {
-      const store = (room as unknown as { store: { create: () => void } }).store;
-      store.create = () => {
+      internals(room).store.create = () => {
         throw new Error("SQLITE_NOMEM: out of memory");
       };
       return room.create(id.toString(), input);
@@ -150,7 +150,7 @@ describe("the meeting object under memory pressure", () => {
     const id = env.MEETINGS.newUniqueId();
     const stub = env.MEETINGS.get(id);
     const outcome = await runInDurableObject(stub, (room) => {
-      (room as unknown as { signHostToken: () => Promise<string> }).signHostToken = () =>
+      internals(room).credentials.host = () =>
         Promise.reject(Object.assign(new Error("internal error"), { retryable: true }));
       return room.create(id.toString(), input);
     });
@@ -158,7 +158,7 @@ describe("the meeting object under memory pressure", () => {
     expect(await storedTables(stub)).toEqual({ tables: 0, alarm: null });
     // The same object can still take a create afterwards (the worker would use a fresh id anyway).
     const again = await runInDurableObject(stub, (room) => {
-      delete (room as unknown as { signHostToken?: unknown }).signHostToken;
+      delete (internals(room).credentials as unknown as Record<string, unknown>).host;
       return room.create(id.toString(), input);
     });
     expect(again.ok).toBe(true);

@@ -4,7 +4,7 @@
  * connection that keeps flooding is closed with 4008.
  */
 import { describe, expect, it } from "vitest";
-import { FLOOD_REFUSALS, FLOOD_WINDOW_MS, FrameRateLimits } from "../src/meeting/rate-limits";
+import { FLOOD_REFUSALS, FLOOD_WINDOW_MS, FrameRateLimits } from "../src/ratelimit/frame-buckets";
 import { getMeeting } from "./helpers/api";
 import { deliverAtOnce } from "./helpers/deliver";
 import { connect, type Frame, liveMeeting } from "./helpers/sockets";

@@ -6,7 +6,7 @@
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { SocketIdentity } from "../src/meeting/sockets";
+import type { SocketIdentity } from "../src/meeting/socket-registry";
 import { api, getMeeting } from "./helpers/api";
 import { connect, liveMeeting, meetingObject, type TestSocket } from "./helpers/sockets";
 

@@ -33,7 +33,7 @@ async function storeChat(meetingId: string, participantId: string, count: number
 /** Makes the meeting object's next alarm arming fail, as a storage error would. */
 async function failAlarmArming(meetingId: string) {
   await runInDurableObject(meetingObject(meetingId), (room) => {
-    internals(room).scheduleAlarm = async () => {
+    internals(room).alarm.schedule = async () => {
       throw new Error("injected storage failure");
     };
   });
@@ -41,7 +41,7 @@ async function failAlarmArming(meetingId: string) {
 
 async function restoreAlarmArming(meetingId: string) {
   await runInDurableObject(meetingObject(meetingId), (room) => {
-    delete (room as unknown as Record<string, unknown>).scheduleAlarm;
+    delete (internals(room).alarm as unknown as Record<string, unknown>).schedule;
   });
 }
 

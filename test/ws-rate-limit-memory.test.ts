@@ -11,7 +11,7 @@ import { internals } from "./helpers/deliver";
 import { connect, liveMeeting, meetingObject } from "./helpers/sockets";
 
 const trackedParticipants = (meetingId: string) =>
-  runInDurableObject(meetingObject(meetingId), (room) => internals(room).rateLimits.trackedParticipants);
+  runInDurableObject(meetingObject(meetingId), (room) => internals(room).frameLimits.trackedParticipants);
 
 describe("frame buckets", () => {
   it("are dropped when a participant leaves or is kicked, so a busy meeting's memory does not grow", async () => {

@@ -6,7 +6,7 @@
  * never close the sender's connection.
  */
 import { describe, expect, it } from "vitest";
-import { FrameRateLimits } from "../src/meeting/rate-limits";
+import { FrameRateLimits } from "../src/ratelimit/frame-buckets";
 import { deliverAtOnce } from "./helpers/deliver";
 import type { Frame } from "./helpers/sockets";
 import { liveMeeting } from "./helpers/sockets";

@@ -4,15 +4,18 @@
  */
 import { Hono } from "hono";
 import { createFactory, createMiddleware } from "hono/factory";
+import { authenticate, verifyMeetingToken } from "../auth/middleware";
 import { ICS_MEDIA_TYPE, meetingCalendar } from "../calendar/ics";
 import { loadConfig, requireJwtSecret } from "../config";
-import { idFromString } from "../durable-ids";
 import type { Env } from "../env";
+import { isTransientRuntimeError } from "../error-path";
 import { AppError, type Outcome, unwrap } from "../errors";
 import { jsonBodyGuard, validate } from "../http/json-body";
 import { noStore } from "../http/no-store";
 import { iceFieldsFor, iceServersForParticipant } from "../ice/answer";
-import { CLAIMS_HEADER, type CreateResult, SINCE_HEADER, SUBPROTOCOL_HEADER } from "../meeting/meeting";
+import { idFromString } from "../lib/durable-ids";
+import { CLAIMS_HEADER, SINCE_HEADER, SUBPROTOCOL_HEADER } from "../meeting/connection";
+import type { CreateResult } from "../meeting/lifecycle";
 import {
   CalendarQuery,
   CreateMeetingBody,
@@ -26,8 +29,6 @@ import {
   MintTokensBody,
   WebSocketQuery,
 } from "../protocol/schemas";
-import { isTransientRuntimeError } from "../runtime-errors";
-import { authenticate, verifyMeetingToken } from "./auth";
 
 /** The meeting's Durable Object; an id the namespace did not mint is 404, without touching storage. */
 export function meetingStub(env: Env, meetingId: string) {

@@ -6,7 +6,7 @@
 import { SignJWT } from "jose";
 import { z } from "zod";
 import { AppError } from "../errors";
-import { setBounded } from "../remembered";
+import { setBounded } from "../lib/remembered";
 
 const ISSUER = "meettime";
 const encoder = new TextEncoder();

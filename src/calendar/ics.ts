@@ -9,8 +9,9 @@
  * 75 octets without splitting a UTF-8 character, CRLF, UTC date-times) are a
  * few lines each, tested against an independent parser.
  */
+
+import { remembered } from "../lib/remembered";
 import type { MeetingData } from "../protocol/schemas";
-import { remembered } from "../remembered";
 
 export const ICS_MEDIA_TYPE = "text/calendar; charset=utf-8";
 

@@ -1,11 +1,15 @@
 /**
- * What only the meeting knows about a token whose signature the worker
- * already verified: is an invite still unspent, is a session revoked, and
- * may this kind of token do the action. Errors come in the contract's order.
+ * Who may do what, checked in the contract's order: the token bound to this
+ * meeting (401), the meeting there and not expired (404), what only the
+ * meeting knows about a token whose signature the worker already verified
+ * (an invite still unspent, a session not revoked, the kind allowed: 401,
+ * 403), then the meeting still active (410). Every door calls these.
  */
 import type { TokenClaims, TokenKind } from "../auth/tokens";
 import { AppError } from "../errors";
-import type { MeetingStore, ParticipantRow } from "./store";
+import type { RoomContext } from "./context";
+import type { SocketIdentity } from "./socket-registry";
+import type { MeetingRow, MeetingStore, ParticipantRow } from "./store";
 
 export const HOST_ONLY: readonly TokenKind[] = ["host"];
 export const MEMBERS: readonly TokenKind[] = ["host", "session"];
@@ -51,4 +55,66 @@ function forbiddenMessage(kind: TokenKind, allowed: readonly TokenKind[]): strin
   if (allowed === HOST_ONLY) return "only the host may do this";
   if (allowed === SESSION_ONLY) return "this takes a session token";
   return "this token may not do this";
+}
+
+/** The meeting, or 404. A meeting past its expiry is gone even if its alarm has not run yet. */
+export function requireMeeting(room: RoomContext): MeetingRow {
+  const meeting = room.meeting.get();
+  if (!meeting) throw new AppError("NOT_FOUND", "meeting not found");
+  if (Date.now() >= meeting.expiresAt) {
+    room.alarm.fireNow();
+    throw new AppError("NOT_FOUND", "meeting not found");
+  }
+  return meeting;
+}
+
+/**
+ * Defence in depth: the worker already verified the token's audience, but
+ * the object checks again that the token is bound to this meeting (its own
+ * id), so a routing bug can never let one meeting's token act on another.
+ * 401, as the contract answers a token of another meeting.
+ */
+export function requireOwnToken(room: RoomContext, claims: TokenClaims): void {
+  if (claims.meetingId !== room.meetingId) throw new AppError("UNAUTHORIZED", "this token is for another meeting");
+}
+
+/** The meeting (404 when gone) and the token's holder (null for an invite). */
+export function authorize(
+  room: RoomContext,
+  claims: TokenClaims,
+  allowed: readonly TokenKind[],
+): { meeting: MeetingRow; participant: ParticipantRow | null } {
+  requireOwnToken(room, claims);
+  const meeting = requireMeeting(room);
+  return { meeting, participant: tokenHolder(room.store, claims, allowed) };
+}
+
+/** `authorize` for actions that need a participant and an active meeting (410 once ended). */
+export function authorizeActive(
+  room: RoomContext,
+  claims: TokenClaims,
+  allowed: readonly TokenKind[],
+): { meeting: MeetingRow; participant: ParticipantRow } {
+  const { meeting, participant } = authorize(room, claims, allowed);
+  requireActive(meeting);
+  // Only host and session tokens are ever allowed here, and both resolve to a participant.
+  return { meeting, participant: participant as ParticipantRow };
+}
+
+export function requireActive(meeting: MeetingRow): void {
+  if (meeting.status === "ended") throw new AppError("MEETING_ENDED", "the meeting has ended");
+}
+
+/** The same checks for a frame from a live socket: the sender's role for host events, the meeting active. */
+export function authorizeSender(
+  room: RoomContext,
+  sender: SocketIdentity,
+  needs: "host" | "participant",
+): { meeting: MeetingRow; participant: ParticipantRow } {
+  if (needs === "host" && sender.role !== "host") throw new AppError("FORBIDDEN", "only the host may do this");
+  const meeting = requireMeeting(room);
+  requireActive(meeting);
+  const participant = room.store.participant(sender.participantId);
+  if (!participant || participant.removedAt !== null) throw new AppError("FORBIDDEN", "this session was revoked");
+  return { meeting, participant };
 }

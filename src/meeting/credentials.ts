@@ -1,13 +1,51 @@
 /**
- * Tokens the meeting object mints for someone already in the meeting: a
- * session token (at join, and renewed by its holder) and the read-only
- * calendar token. The host token stays with the meeting object, which mints
- * it at creation. Pure functions of the meeting row, the holder and the clock.
+ * The tokens a meeting signs: the host token, invites, session tokens (at
+ * join, and renewed by their holder) and the read-only calendar token.
+ * `MeetingCredentials` holds the signing key's configuration, so no rule
+ * module handles the secret; the expiry rules are pure functions of the
+ * meeting row, the holder and the clock.
  */
-import { signToken } from "../auth/tokens";
+import { signToken, type TokenClaims } from "../auth/tokens";
+import { type Config, requireJwtSecret } from "../config";
 import { type CalendarTokenData, LIMITS, type SessionTokenData } from "../protocol/schemas";
+import { authorizeActive, HOST_ONLY, MEMBERS, SESSION_ONLY } from "./access";
+import type { RoomContext } from "./context";
 import type { MeetingRow } from "./store";
 import { iso, wholeSeconds } from "./views";
+
+/** Signs this meeting's tokens with `JWT_SECRET`; a missing secret is the contract's 500, before any write. */
+export class MeetingCredentials {
+  constructor(private readonly config: () => Config) {}
+
+  /** Throws (500 INTERNAL, logged) when no usable secret is configured: rules call it before they write. */
+  requireSecret(): string {
+    return requireJwtSecret(this.config());
+  }
+
+  /** A host token, valid until the meeting's expiry as it stands. */
+  host(meeting: MeetingRow): Promise<string> {
+    return signToken(this.requireSecret(), {
+      meetingId: meeting.id,
+      kind: "host",
+      tokenId: crypto.randomUUID(),
+      participantId: meeting.hostId,
+      expiresAt: wholeSeconds(meeting.expiresAt),
+    });
+  }
+
+  /** An invite for the stored join token `tokenId`. */
+  join(meeting: MeetingRow, tokenId: string, expiresAt: number): Promise<string> {
+    return signToken(this.requireSecret(), { meetingId: meeting.id, kind: "join", tokenId, expiresAt });
+  }
+
+  session(meeting: MeetingRow, participantId: string, now: number): Promise<SessionTokenData> {
+    return signSessionToken(this.requireSecret(), meeting, participantId, this.config().tokenExpiryMs, now);
+  }
+
+  calendar(meeting: MeetingRow, participantId: string, now: number): Promise<CalendarTokenData> {
+    return signCalendarToken(this.requireSecret(), meeting, participantId, this.config().meetingExpiryMs, now);
+  }
+}
 
 const DAY_MS = 86_400_000;
 const YEAR_MS = 366 * DAY_MS;
@@ -15,9 +53,8 @@ const YEAR_MS = 366 * DAY_MS;
 /**
  * A session token for `participantId`: `tokenExpiryMs` from now, never past
  * the meeting's expiry (whole seconds, like the JWT's `exp`).
- * @example const { sessionToken } = await signSessionToken(secret, meeting, participant.id, config.tokenExpiryMs, Date.now())
  */
-export async function signSessionToken(
+async function signSessionToken(
   secret: string,
   meeting: MeetingRow,
   participantId: string,
@@ -44,7 +81,7 @@ export async function signSessionToken(
  * reschedule made now could reach (2 years ahead, the longest meeting,
  * then MEETING_EXPIRY_HOURS). `expiresAt` reports the meeting's current expiry.
  */
-export async function signCalendarToken(
+async function signCalendarToken(
   secret: string,
   meeting: MeetingRow,
   participantId: string,
@@ -64,4 +101,42 @@ export async function signCalendarToken(
     calendarUrl: `/api/meetings/${meeting.id}/calendar.ics?token=${encodeURIComponent(token)}`,
     expiresAt: iso(meeting.expiresAt),
   };
+}
+
+// ------------------------------------------------------------------ who may get which token
+
+/** A fresh host token (after a reschedule moved the expiry later, say); older ones stay valid. */
+export async function mintHostToken(
+  room: RoomContext,
+  claims: TokenClaims,
+): Promise<{ hostToken: string; expiresAt: string }> {
+  room.credentials.requireSecret();
+  const { meeting } = authorizeActive(room, claims, HOST_ONLY);
+  const hostToken = await room.credentials.host(meeting);
+  return { hostToken, expiresAt: iso(wholeSeconds(meeting.expiresAt)) };
+}
+
+/** A fresh session token for the holder of a valid one; the old one stays valid until its own expiry. */
+export function renewSession(room: RoomContext, claims: TokenClaims): Promise<SessionTokenData> {
+  room.credentials.requireSecret();
+  const { meeting, participant } = authorizeActive(room, claims, SESSION_ONLY);
+  return room.credentials.session(meeting, participant.id, Date.now());
+}
+
+/** A read-only calendar token, revoked with the participant who mints it. */
+export function mintCalendarToken(room: RoomContext, claims: TokenClaims): Promise<CalendarTokenData> {
+  room.credentials.requireSecret();
+  const { meeting, participant } = authorizeActive(room, claims, MEMBERS);
+  return room.credentials.calendar(meeting, participant.id, Date.now());
+}
+
+/**
+ * Whom ICE credentials are for: a listed member of an active meeting.
+ * The worker computes the credentials (TURN may take a network call, which
+ * must not hold the meeting's object); they end with the presented token,
+ * and never after the meeting.
+ */
+export function iceGrant(room: RoomContext, claims: TokenClaims): { participantId: string; notAfter: number } {
+  const { meeting, participant } = authorizeActive(room, claims, MEMBERS);
+  return { participantId: participant.id, notAfter: Math.min(claims.expiresAt, meeting.expiresAt) };
 }

@@ -13,19 +13,13 @@
  * even refusals can be correlated.
  */
 import { AppError } from "../errors";
-import { ClientFrame, type ClientFrameData, type ClientFrameType, LIMITS } from "../protocol/schemas";
+import { ClientFrame, type ClientFrameData, LIMITS } from "../protocol/schemas";
 import { validationDetails } from "../protocol/validation";
+import type { FrameBucket } from "../ratelimit/frame-buckets";
 
 export type ParsedFrame =
   | { ok: true; frame: ClientFrameData; id?: string | number }
   | { ok: false; error: AppError; id?: string | number };
-
-/** Chat has its own tight bucket; every other frame, and anything unparseable, costs the realtime one. */
-export type FrameBucket = "chat" | "realtime";
-
-export function bucketOf(type: ClientFrameType | undefined): FrameBucket {
-  return type === "chat:message" ? "chat" : "realtime";
-}
 
 export interface AdmittedFrame {
   /** The bucket charged before parsing (see `admitFrame`). */

@@ -9,7 +9,7 @@
  */
 import type { ChatMessageData, MeetingData, ParticipantData } from "../protocol/schemas";
 import { frameBytesOver, utf8Length } from "./frames";
-import { encodeEvent } from "./sockets";
+import { encodeEvent } from "./socket-registry";
 
 export const JOINED_FRAME_MAX_BYTES = 1024 * 1024;
 

@@ -1,6 +1,6 @@
 /**
  * Stored rows → the objects of API.md. Pure functions: presence comes in
- * from the socket registry, so a view never reads storage on its own.
+ * from the socket registry (live-views.ts), so a view never reads storage on its own.
  */
 import type { ChatMessageData, MeetingData, ParticipantData } from "../protocol/schemas";
 import type { ChatRow, MeetingRow, ParticipantRow } from "./store";

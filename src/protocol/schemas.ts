@@ -4,7 +4,7 @@
  * them, and the OpenAPI document is generated from them.
  */
 import { z } from "zod";
-import { remembered } from "../remembered";
+import { remembered } from "../lib/remembered";
 
 export const LIMITS = {
   TITLE_MAX: 200,

@@ -10,7 +10,7 @@
  * 1/GRANT_SHARE of what was left per grant). A used-up window is answered
  * here too: the window is fixed, so it stays used up until it closes.
  */
-import { setBounded } from "../remembered";
+import { setBounded } from "../lib/remembered";
 import type { RateLimitDecision, RateLimitGrant } from "./window";
 
 /** The most requests one call to the counter may count. */

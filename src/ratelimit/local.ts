@@ -5,7 +5,7 @@
  * counts on its own) but never open: a broken counter must not switch the
  * limit off. Bounded: past MAX_CLIENTS keys the oldest window is dropped.
  */
-import { setBounded } from "../remembered";
+import { setBounded } from "../lib/remembered";
 import { countHit, type RateLimitDecision, type RateWindow } from "./window";
 
 const MAX_CLIENTS = 10_000;

@@ -5,23 +5,13 @@
  * while it handles them.
  */
 import { runInDurableObject } from "cloudflare:test";
-import type { MeetingRoom } from "../../src/meeting/meeting";
-import type { PresenceWriter } from "../../src/meeting/presence";
-import type { FrameRateLimits } from "../../src/meeting/rate-limits";
-import type { MeetingStore } from "../../src/meeting/store";
+import type { RoomContext } from "../../src/meeting/context";
+import type { MeetingRoom } from "../../src/meeting/room";
 import { meetingObject } from "./sockets";
 
-/** The meeting object's private parts that tests look at or replace. */
-export interface RoomInternals {
-  store: MeetingStore;
-  presence: PresenceWriter;
-  rateLimits: FrameRateLimits;
-  scheduleAlarm: (socketComing?: boolean) => Promise<void>;
-}
-
-/** A view of the object's internals, for spies and injected failures. */
-export function internals(room: MeetingRoom): RoomInternals {
-  return room as unknown as RoomInternals;
+/** The meeting object's collaborators (its private `RoomContext`), for spies and injected failures. */
+export function internals(room: MeetingRoom): RoomContext {
+  return (room as unknown as { room: RoomContext }).room;
 }
 
 export type Delivery = { participantId: string; message: string | object };

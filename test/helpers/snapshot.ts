@@ -6,6 +6,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { expect } from "vitest";
+import { internals } from "./deliver";
 import { meetingObject } from "./sockets";
 
 /** Table name → rows in rowid order, each row with every column; blobs as hex. */
@@ -27,7 +28,7 @@ export async function snapshotMeeting(meetingId: string): Promise<StorageSnapsho
       .map((row) => row.name as string);
     // Participant state reaches storage lazily (presence.ts): write what earlier accepted input left
     // pending first, so a due write is never mistaken for one made by the input under test.
-    if (tables.includes("participant")) (room as unknown as { presence: { flush(): void } }).presence.flush();
+    if (tables.includes("participant")) internals(room).presence.flush();
     const snapshot: StorageSnapshot = {};
     for (const table of tables) {
       // Table names come from sqlite_master itself; quoting keeps odd names safe.

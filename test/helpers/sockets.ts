@@ -4,7 +4,7 @@
  */
 import { env, SELF } from "cloudflare:test";
 import { expect } from "vitest";
-import type { MeetingRoom } from "../../src/meeting/meeting";
+import type { MeetingRoom } from "../../src/meeting/room";
 import { meetingWith, ORIGIN } from "./api";
 import { type Frame, FrameInbox } from "./frame-inbox";
 

@@ -9,9 +9,9 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { parseClientFrame } from "../../../src/meeting/frames";
-import { FrameRateLimits } from "../../../src/meeting/rate-limits";
-import { encodeEvent, SocketRegistry } from "../../../src/meeting/sockets";
+import { encodeEvent, SocketRegistry } from "../../../src/meeting/socket-registry";
 import { DEFAULT_STATE, MeetingStore } from "../../../src/meeting/store";
+import { FrameRateLimits } from "../../../src/ratelimit/frame-buckets";
 
 const RECIPIENTS = 200;
 const FRAME = JSON.stringify({ type: "chat:message", data: { text: "bench message #1234" } });

@@ -6,7 +6,13 @@
  * memory is bounded by the participants ever listed at once, not by joins.
  */
 import type { ClientFrameType } from "../protocol/schemas";
-import { bucketOf, type FrameBucket } from "./frames";
+
+/** Chat has its own tight bucket; every other frame, and anything unparseable, costs the realtime one. */
+export type FrameBucket = "chat" | "realtime";
+
+export function bucketOf(type: ClientFrameType | undefined): FrameBucket {
+  return type === "chat:message" ? "chat" : "realtime";
+}
 
 interface BucketSpec {
   capacity: number;
@@ -88,6 +94,11 @@ export class FrameRateLimits {
       buckets[kind] = bucket;
     }
     return bucket;
+  }
+
+  /** True for a connection's first refusal only: it is reported once per connection, not per frame. */
+  firstRefusal(ws: WebSocket): boolean {
+    return !this.refusals.has(ws);
   }
 
   /** Records a refusal on this connection; true when it has now been refused too often. */

@@ -5,10 +5,10 @@
  */
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { type TokenClaims, verifyToken } from "../auth/tokens";
 import { loadConfig, verificationSecrets } from "../config";
 import type { Env } from "../env";
 import { AppError } from "../errors";
+import { type TokenClaims, verifyToken } from "./tokens";
 
 export type AuthedEnv = { Bindings: Env; Variables: { claims: TokenClaims } };
 

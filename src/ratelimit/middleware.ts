@@ -9,16 +9,16 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { type Config, loadConfig } from "../config";
-import { idFromName } from "../durable-ids";
 import type { Env } from "../env";
+import { isTransientRuntimeError, unavailable } from "../error-path";
 import { AppError } from "../errors";
+import { routePattern } from "../http/request-log";
+import { idFromName } from "../lib/durable-ids";
 import { log } from "../log";
 import { ServiceMetrics } from "../metrics";
-import { GrantedRequests } from "../ratelimit/grants";
-import { LocalRateLimiter } from "../ratelimit/local";
-import type { RateLimitDecision } from "../ratelimit/window";
-import { isTransientRuntimeError, unavailable } from "../runtime-errors";
-import { routePattern } from "./request-log";
+import { GrantedRequests } from "./grants";
+import { LocalRateLimiter } from "./local";
+import type { RateLimitDecision } from "./window";
 
 /** Requests without CF-Connecting-IP (only possible off Cloudflare's edge) share this one bucket. */
 export const UNKNOWN_CLIENT = "unknown";

@@ -179,6 +179,15 @@ export class SocketRegistry {
     return identity!;
   }
 
+  /** Retires and closes every live socket (termination, expiry): nobody is reported as disconnected. */
+  closeAll(code: number, reason: string): void {
+    for (const ws of [...this.live.keys()]) {
+      const identity = this.live.get(ws)?.identity;
+      if (identity) this.retire(identity.participantId);
+      closeQuietly(ws, code, reason);
+    }
+  }
+
   /** Sends one encoded frame to every live socket, optionally but one participant. */
   broadcast(frame: string, exceptParticipantId?: string): void {
     for (const [ws, socket] of this.live) {
