@@ -76,9 +76,12 @@ export class Credentials {
     this.#token = renewed.token;
     this.#learnClockOffset(renewed.token, (offsetMs) => offsetMs); // just issued: `iat` is the server's now
     this.#options.emit("token", { token: renewed.token, expiresAt: renewed.expiresAt });
-    // A token capped at the meeting's expiry cannot get longer: renewing it again would only loop.
+    // A token capped at the meeting's expiry cannot get longer: renewing it again near its end would
+    // only loop. (One renewed early, e.g. to learn the clock offset, may keep its `exp` to the second.)
     const after = tokenClaims(renewed.token).expiresAtMs;
-    if (before === undefined || after === undefined || after > before) this.#scheduleTokenRenewal();
+    const farFromExpiry =
+      after !== undefined && after + this.#clockOffsetMs - Date.now() > 2 * this.#options.renewBeforeMs;
+    if (before === undefined || after === undefined || after > before || farFromExpiry) this.#scheduleTokenRenewal();
     // ICE credentials are capped at the token's expiry: ones capped by the old token can now last longer.
     const iceExpiry = Date.parse(this.#iceServersExpiresAt ?? "");
     if (before !== undefined && iceExpiry <= before + 1_000) {
