@@ -352,7 +352,7 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
         return;
       case "malformed": {
         const what = frame.type === undefined ? "a server frame" : `a "${frame.type}" event`;
-        const message = `dropped ${what}: ${frame.where} does not fit the contract`;
+        const message = `dropped ${what} that does not fit the contract (${frame.where})`;
         this.emit("error", new MeetTimeError("MALFORMED_FRAME", message, 0, { type: frame.type, where: frame.where }));
         return;
       }

@@ -62,7 +62,7 @@ export type IncomingFrame =
  */
 export function decodeFrame(raw: unknown): IncomingFrame | undefined {
   if (raw === "pong") return undefined;
-  if (typeof raw !== "string") return { kind: "malformed", type: undefined, where: "a binary frame" };
+  if (typeof raw !== "string") return { kind: "malformed", type: undefined, where: "binary" };
   let json: any;
   try {
     json = JSON.parse(raw);

@@ -16,10 +16,9 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A fake client, and a list for the connection's state changes. */
 function recorded() {
-  const client = fakeClient();
-  const states: StateChange[] = [];
-  return { ...client, states };
+  return { ...fakeClient(), states: [] as StateChange[] };
 }
 
 describe("connect timeout", () => {
