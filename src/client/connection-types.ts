@@ -2,9 +2,9 @@
  * The public types of `MeetingConnection`: the WebSocket it needs, its
  * states and close reasons, its events and its options.
  */
-import type { MeetTimeError } from "./errors";
-import type { BackoffOptions } from "./timing";
-import type { IceServer, IceServersInfo, ServerEventMap } from "./types";
+import type { MeetTimeError } from "./errors.js";
+import type { BackoffOptions } from "./timing.js";
+import type { IceServer, IceServersInfo, ServerEventMap } from "./types.js";
 
 /** The part of a WebSocket the connection uses: the browser's `WebSocket` and the `ws` package both fit. */
 export interface WebSocketLike {
@@ -57,7 +57,11 @@ export type ConnectionEvents = ServerEventMap & {
   token: { token: string; expiresAt: string };
   /** Fresh ICE servers (their credentials expire). */
   "ice-servers": IceServersInfo;
-  /** A failure nobody awaits: an `error` frame for a frame sent without a promise, or a failed renewal. */
+  /**
+   * A failure nobody awaits: an `error` frame for a frame sent without a
+   * promise, a failed renewal, or a dropped server frame that does not fit the
+   * contract (`MALFORMED_FRAME`, `details: { type, where }`).
+   */
   error: MeetTimeError;
 };
 
@@ -68,8 +72,18 @@ export interface MeetingConnectionOptions {
   iceServers?: IceServer[];
   iceServersExpiresAt?: string;
   backoff?: BackoffOptions;
-  /** Failed reconnect attempts in a row before giving up [Infinity]. */
+  /**
+   * Failed reconnect attempts in a row before giving up [Infinity]. A socket
+   * that drops within `stableAfterMs` of its `meeting:joined` counts as failed.
+   */
   maxReconnectAttempts?: number;
+  /** An attempt that has not brought `meeting:joined` this long is dropped and retried [15 s]. */
+  connectTimeoutMs?: number;
+  /**
+   * A joined socket that stays up this long starts the backoff over [5 s]: one
+   * dropped sooner (a server that accepts and drops at once) keeps backing off.
+   */
+  stableAfterMs?: number;
   /** Text `ping` interval [20 s, the contract's]. */
   pingIntervalMs?: number;
   /** A socket that heard nothing (not even `pong`) this long is treated as dead and replaced [2.5 × ping]. */

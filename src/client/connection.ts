@@ -14,14 +14,14 @@ import type {
   StateChange,
   WebSocketConstructor,
   WebSocketLike,
-} from "./connection-types";
-import { Credentials } from "./credentials";
-import { Emitter } from "./emitter";
-import { MeetTimeError } from "./errors";
-import { MeetingViews } from "./meeting-views";
-import type { MeetTime } from "./meettime";
-import { Outbox } from "./outbox";
-import { backoffDelay, isoDateTime } from "./timing";
+} from "./connection-types.js";
+import { Credentials } from "./credentials.js";
+import { Emitter } from "./emitter.js";
+import { MeetTimeError } from "./errors.js";
+import { MeetingViews } from "./meeting-views.js";
+import type { MeetTime } from "./meettime.js";
+import { Outbox } from "./outbox.js";
+import { backoffDelay, isoDateTime } from "./timing.js";
 import type {
   ChatMessageData,
   ClientFrameMap,
@@ -34,11 +34,11 @@ import type {
   RescheduleInput,
   ServerEventData,
   ServerEventMap,
-} from "./types";
-import { CLOSE_REASONS, decodeFrame, NORMAL_CLOSURE, OPEN, whyRefused } from "./wire";
+} from "./types.js";
+import { CLOSE_REASONS, decodeFrame, NORMAL_CLOSURE, OPEN, whyRefused } from "./wire.js";
 
-/** The connection's types are part of its module: `import type { StateChange } from "./connection"`. */
-export type * from "./connection-types";
+/** The connection's types are part of its module: `import type { StateChange } from "./connection.js"`. */
+export type * from "./connection-types.js";
 
 const noop = () => {};
 
@@ -59,12 +59,19 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
   readonly #outbox: Outbox;
   readonly #credentials: Credentials;
   readonly #options: Required<
-    Pick<MeetingConnectionOptions, "backoff" | "maxReconnectAttempts" | "pingIntervalMs" | "silenceTimeoutMs">
+    Pick<
+      MeetingConnectionOptions,
+      "backoff" | "maxReconnectAttempts" | "pingIntervalMs" | "silenceTimeoutMs" | "connectTimeoutMs" | "stableAfterMs"
+    >
   >;
   readonly #WebSocket: WebSocketConstructor;
   #lastHeard = 0;
   #pingTimer: ReturnType<typeof setInterval> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Gives up on a socket that has not brought `meeting:joined` in `connectTimeoutMs`. */
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Starts the backoff over once a joined socket has stayed up `stableAfterMs`. */
+  #stableTimer: ReturnType<typeof setTimeout> | undefined;
   #resolveReady: (joined: ServerEventMap["meeting:joined"]) => void = noop;
   #rejectReady: (error: MeetTimeError) => void = noop;
 
@@ -92,6 +99,8 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
       maxReconnectAttempts: options.maxReconnectAttempts ?? Number.POSITIVE_INFINITY,
       pingIntervalMs,
       silenceTimeoutMs: options.silenceTimeoutMs ?? pingIntervalMs * 2.5,
+      connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
+      stableAfterMs: options.stableAfterMs ?? 5_000,
     };
     this.#outbox = new Outbox({ queueLimit: options.queueLimit ?? 100, ackTimeoutMs: options.ackTimeoutMs ?? 30_000 });
     this.#views = new MeetingViews(options.since);
@@ -172,9 +181,7 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
         reject(MeetTimeError.client("CLOSED", `connection closed (${this.#closeReason})`));
         return;
       }
-      const outgoing = this.#outbox.create(type, data, resolve, reject);
-      if (this.#state === "open") this.#outbox.transmit(outgoing, this.#ws);
-      else this.#outbox.enqueue(outgoing, this.#state);
+      this.#outbox.submit(this.#outbox.create(type, data, resolve, reject), this.#ws, this.#state);
     });
   }
 
@@ -246,6 +253,10 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
       return;
     }
     this.#ws = ws;
+    // A socket can hang in CONNECTING for minutes (a lost SYN, a stalled proxy): count it as dropped.
+    this.#connectTimer = setTimeout(() => {
+      if (ws === this.#ws && !this.#joinedOnSocket) this.#dropped(undefined);
+    }, this.#options.connectTimeoutMs);
     ws.onerror = noop; // a close event always follows
     ws.onopen = () => {
       if (ws !== this.#ws) return;
@@ -253,7 +264,13 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
       this.#startPings(ws);
     };
     ws.onmessage = (event: { data: unknown }) => {
-      if (ws === this.#ws) this.#received(event.data);
+      if (ws !== this.#ws) return;
+      // Nothing a server sends may throw into the runtime's event loop.
+      try {
+        this.#received(event.data);
+      } catch (error) {
+        this.emit("error", MeetTimeError.client("MALFORMED_FRAME", `handling a server frame threw: ${error}`, error));
+      }
     };
     ws.onclose = (event: { code: number }) => {
       if (ws === this.#ws) this.#socketClosed(event.code);
@@ -275,6 +292,8 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
     const ws = this.#ws;
     this.#ws = undefined;
     clearInterval(this.#pingTimer);
+    clearTimeout(this.#connectTimer);
+    clearTimeout(this.#stableTimer);
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onclose = noop;
     try {
@@ -326,10 +345,21 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
   #received(raw: unknown): void {
     this.#lastHeard = Date.now();
     const frame = decodeFrame(raw);
-    if (frame?.kind === "event") this.#handle(frame.event);
-    else if (frame) {
-      const unclaimed = this.#outbox.answered(frame.id, frame.kind === "error" ? frame.error : undefined);
-      if (unclaimed) this.emit("error", unclaimed);
+    if (!frame) return;
+    switch (frame.kind) {
+      case "event":
+        this.#handle(frame.event);
+        return;
+      case "malformed": {
+        const what = frame.type === undefined ? "a server frame" : `a "${frame.type}" event`;
+        const message = `dropped ${what} that does not fit the contract (${frame.where})`;
+        this.emit("error", new MeetTimeError("MALFORMED_FRAME", message, 0, { type: frame.type, where: frame.where }));
+        return;
+      }
+      default: {
+        const unclaimed = this.#outbox.answered(frame.id, frame.kind === "error" ? frame.error : undefined);
+        if (unclaimed) this.emit("error", unclaimed);
+      }
     }
   }
 
@@ -354,7 +384,12 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
 
   #joined(data: ServerEventMap["meeting:joined"], firstJoin: boolean, missed: ChatMessageData[]): void {
     this.#joinedOnSocket = true;
-    this.#attempt = 0;
+    clearTimeout(this.#connectTimer);
+    // Not at once: a server that accepts and drops at once would otherwise be retried in a tight loop.
+    clearTimeout(this.#stableTimer);
+    this.#stableTimer = setTimeout(() => {
+      this.#attempt = 0;
+    }, this.#options.stableAfterMs);
     this.emit("meeting:joined", data);
     for (const message of missed) this.emit("chat:new-message", message);
     this.#setState({ state: "open", resumed: !firstJoin });

@@ -2,13 +2,14 @@
  * A connection's credentials, kept fresh: the token (session or host),
  * renewed before it expires, and the ICE servers, whose credentials are
  * refreshed before they expire unless the token's renewal does it. A failed
- * renewal is reported and retried while the old credentials last.
+ * renewal is reported and retried while the old credentials last. Expiry
+ * times are the server's clock; a token's `iat` tells how far this one is off.
  */
-import type { ConnectionEvents } from "./connection-types";
-import { MeetTimeError } from "./errors";
-import type { MeetTime } from "./meettime";
-import { renewalTime, runAt, tokenClaims } from "./timing";
-import type { IceServer, IceServersInfo } from "./types";
+import type { ConnectionEvents } from "./connection-types.js";
+import { MeetTimeError } from "./errors.js";
+import type { MeetTime } from "./meettime.js";
+import { renewalTime, runAt, tokenClaims } from "./timing.js";
+import type { IceServer, IceServersInfo } from "./types.js";
 
 const RENEWAL_RETRY_MS = 30_000;
 const noop = () => {};
@@ -33,11 +34,16 @@ export class Credentials {
   #stopped = false;
   #cancelTokenRenewal = noop;
   #cancelIceRefresh = noop;
+  /** This clock minus the server's: add it to a server time to get the local one. */
+  #clockOffsetMs = 0;
   readonly #options: CredentialsOptions;
 
   constructor(options: CredentialsOptions) {
     this.#options = options;
     this.#token = options.token;
+    // The first token may be old (kept over a reload), so its `iat` only bounds the offset: a token
+    // issued "in the future" proves this clock is behind; one from the past may just be old.
+    this.#learnClockOffset(options.token, (offsetMs) => Math.min(0, offsetMs));
     if (options.iceServers) this.#setIceServers(options.iceServers, options.iceServersExpiresAt);
     this.#scheduleTokenRenewal();
   }
@@ -68,14 +74,18 @@ export class Credentials {
         : await client.renewSession(meetingId, this.#token).then((r) => ({ token: r.sessionToken, ...r }));
     if (this.#stopped) return renewed.token;
     this.#token = renewed.token;
+    this.#learnClockOffset(renewed.token, (offsetMs) => offsetMs); // just issued: `iat` is the server's now
     this.#options.emit("token", { token: renewed.token, expiresAt: renewed.expiresAt });
-    // A token capped at the meeting's expiry cannot get longer: renewing it again would only loop.
+    // A token capped at the meeting's expiry cannot get longer: renewing it again near its end would
+    // only loop. (One renewed early, e.g. to learn the clock offset, may keep its `exp` to the second.)
     const after = tokenClaims(renewed.token).expiresAtMs;
-    if (before === undefined || after === undefined || after > before) this.#scheduleTokenRenewal();
+    const farFromExpiry =
+      after !== undefined && after + this.#clockOffsetMs - Date.now() > 2 * this.#options.renewBeforeMs;
+    if (before === undefined || after === undefined || after > before || farFromExpiry) this.#scheduleTokenRenewal();
     // ICE credentials are capped at the token's expiry: ones capped by the old token can now last longer.
     const iceExpiry = Date.parse(this.#iceServersExpiresAt ?? "");
     if (before !== undefined && iceExpiry <= before + 1_000) {
-      this.refreshIceServers().catch((error) => this.#renewalFailed(error, iceExpiry, noop));
+      this.refreshIceServers().catch((error) => this.#renewalFailed(error, iceExpiry + this.#clockOffsetMs, noop));
     }
     return renewed.token;
   }
@@ -97,9 +107,10 @@ export class Credentials {
     this.#cancelTokenRenewal();
     const { kind, expiresAtMs } = tokenClaims(this.#token);
     if (!this.#renews(kind) || expiresAtMs === undefined) return;
-    this.#cancelTokenRenewal = runAt(renewalTime(expiresAtMs, Date.now(), this.#options.renewBeforeMs), () => {
+    const localExpiresAtMs = expiresAtMs + this.#clockOffsetMs;
+    this.#cancelTokenRenewal = runAt(renewalTime(localExpiresAtMs, Date.now(), this.#options.renewBeforeMs), () => {
       this.renewToken().catch((error) => {
-        this.#cancelTokenRenewal = this.#renewalFailed(error, expiresAtMs, () => this.#scheduleTokenRenewal());
+        this.#cancelTokenRenewal = this.#renewalFailed(error, localExpiresAtMs, () => this.#scheduleTokenRenewal());
       });
     });
   }
@@ -111,13 +122,20 @@ export class Credentials {
     this.#cancelIceRefresh = noop;
     const expiresAtMs = expiresAt === undefined ? Number.NaN : Date.parse(expiresAt);
     if (!scheduleRefresh || Number.isNaN(expiresAtMs) || this.#iceFollowsToken(expiresAtMs)) return;
-    this.#cancelIceRefresh = runAt(renewalTime(expiresAtMs, Date.now(), this.#options.renewBeforeMs), () => {
+    const localExpiresAtMs = expiresAtMs + this.#clockOffsetMs;
+    this.#cancelIceRefresh = runAt(renewalTime(localExpiresAtMs, Date.now(), this.#options.renewBeforeMs), () => {
       this.refreshIceServers().catch((error) => {
-        this.#cancelIceRefresh = this.#renewalFailed(error, expiresAtMs, () =>
+        this.#cancelIceRefresh = this.#renewalFailed(error, localExpiresAtMs, () =>
           this.#setIceServers(iceServers, expiresAt),
         );
       });
     });
+  }
+
+  /** Reads this clock's offset from a token's `iat`, as `estimate` allows for how fresh the token is. */
+  #learnClockOffset(token: string, estimate: (offsetMs: number) => number): void {
+    const { issuedAtMs } = tokenClaims(token);
+    if (issuedAtMs !== undefined) this.#clockOffsetMs = estimate(Date.now() - issuedAtMs);
   }
 
   /** Credentials capped at the token's expiry are refreshed by the token's renewal, not on their own. */
@@ -133,7 +151,8 @@ export class Credentials {
 
   /**
    * A failed renewal is reported and tried again in 30 s while the old
-   * credentials last, unless the seat or meeting is gone; returns the retry's cancel.
+   * credentials last (`expiresAtMs` on this clock), unless the seat or
+   * meeting is gone; returns the retry's cancel.
    */
   #renewalFailed(error: unknown, expiresAtMs: number, retry: () => void): () => void {
     const failure =

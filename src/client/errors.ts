@@ -4,7 +4,7 @@
  * `status` and the optional `details` (API.md "Errors"). Failures that never
  * reached the server use the SDK's own codes (`CLIENT_ERROR_CODES`).
  */
-import { ERROR_STATUS } from "../errors";
+import { ERROR_STATUS } from "../errors.js";
 
 /** Codes for failures on the client side; their `status` is 0 (no HTTP answer). */
 export const CLIENT_ERROR_CODES = {
@@ -18,6 +18,8 @@ export const CLIENT_ERROR_CODES = {
   QUEUE_FULL: "QUEUE_FULL",
   /** No `ack` or `error` within `ackTimeoutMs`. */
   TIMEOUT: "TIMEOUT",
+  /** A server frame did not fit the contract and was dropped (reported on the connection's `error` event). */
+  MALFORMED_FRAME: "MALFORMED_FRAME",
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES;

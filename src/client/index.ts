@@ -30,15 +30,15 @@ export {
   type StateChange,
   type WebSocketConstructor,
   type WebSocketLike,
-} from "./connection";
-export type { Listener } from "./emitter";
-export { CLIENT_ERROR_CODES, type ClientErrorCode, MeetTimeError, type MeetTimeErrorCode } from "./errors";
-export { MeetTime, type MeetTimeOptions } from "./meettime";
+} from "./connection.js";
+export type { Listener } from "./emitter.js";
+export { CLIENT_ERROR_CODES, type ClientErrorCode, MeetTimeError, type MeetTimeErrorCode } from "./errors.js";
+export { MeetTime, type MeetTimeOptions } from "./meettime.js";
 export {
   type CallCapacity,
   MeshCall,
   type MeshCallEvents,
   type MeshCallOptions,
-} from "./mesh-call";
-export { type BackoffOptions, backoffDelay, renewalTime } from "./timing";
-export type * from "./types";
+} from "./mesh-call.js";
+export { type BackoffOptions, backoffDelay, renewalTime } from "./timing.js";
+export type * from "./types.js";

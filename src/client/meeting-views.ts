@@ -4,7 +4,7 @@
  * Pure: no socket, no emitting; each applied event says what the connection
  * should tell its listeners.
  */
-import type { ChatMessageData, MeetingData, ParticipantData, ServerEventData, ServerEventMap } from "./types";
+import type { ChatMessageData, MeetingData, ParticipantData, ServerEventData, ServerEventMap } from "./types.js";
 
 /** What an applied event means for the connection's listeners. */
 export type ViewUpdate =

@@ -3,9 +3,9 @@
  * resolving to the contract's response body or rejecting with a
  * `MeetTimeError`, and `connect()` for the live half (`MeetingConnection`).
  */
-import { MeetingConnection, type MeetingConnectionOptions, type WebSocketConstructor } from "./connection";
-import { MeetTimeError } from "./errors";
-import { isoDateTime } from "./timing";
+import { MeetingConnection, type MeetingConnectionOptions, type WebSocketConstructor } from "./connection.js";
+import { MeetTimeError } from "./errors.js";
+import { isoDateTime } from "./timing.js";
 import type {
   CalendarTokenResult,
   CreateMeetingInput,
@@ -19,7 +19,7 @@ import type {
   ParticipantIdResult,
   RescheduleInput,
   SessionTokenResult,
-} from "./types";
+} from "./types.js";
 
 export interface MeetTimeOptions {
   /** The server, e.g. `https://meet.example.com`; in a browser defaults to the page's origin. */

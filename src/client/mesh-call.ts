@@ -7,9 +7,9 @@
  * stream to every peer, so it is capped (`maxPeers`, 6 by default); beyond
  * it the `capacity` event says who is left out.
  */
-import type { MeetingConnection } from "./connection";
-import { Emitter } from "./emitter";
-import { type LocalMedia, PeerLink } from "./peer-link";
+import type { MeetingConnection } from "./connection.js";
+import { Emitter } from "./emitter.js";
+import { type LocalMedia, PeerLink } from "./peer-link.js";
 
 export interface MeshCallOptions {
   /** Remote peers at most [6]: the first `maxPeers + 1` connected participants (by join time) are in the call. */

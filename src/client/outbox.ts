@@ -3,10 +3,10 @@
  * timeout) in flight, and frames sent while the connection is down wait in
  * a bounded queue until it is back.
  */
-import type { ConnectionState, WebSocketLike } from "./connection-types";
-import { MeetTimeError } from "./errors";
-import type { ClientFrameMap, ClientFrameType } from "./types";
-import { OPEN } from "./wire";
+import type { ConnectionState, WebSocketLike } from "./connection-types.js";
+import { MeetTimeError } from "./errors.js";
+import type { ClientFrameMap, ClientFrameType } from "./types.js";
+import { OPEN } from "./wire.js";
 
 export interface Outgoing {
   id: string;
@@ -39,34 +39,36 @@ export class Outbox {
     return { id, frame: JSON.stringify({ type, data, id }), resolve, reject };
   }
 
-  /** Keeps a frame for when the connection is back; past `queueLimit` it rejects with `QUEUE_FULL`. */
-  enqueue(outgoing: Outgoing, state: ConnectionState): void {
-    if (this.#queue.length >= this.limits.queueLimit) {
-      outgoing.reject(
-        MeetTimeError.client("QUEUE_FULL", `connection is ${state} and ${this.#queue.length} frames wait`),
-      );
+  /**
+   * Sends a frame now if the connection is open, its socket too and nothing
+   * waits before it; otherwise queues it behind the others, up to
+   * `queueLimit` (then it rejects with `QUEUE_FULL`). A socket can be closing
+   * while the connection still says open: its frames wait like any other.
+   */
+  submit(outgoing: Outgoing, ws: WebSocketLike | undefined, state: ConnectionState): void {
+    if (state === "open" && ws?.readyState === OPEN && this.#queue.length === 0) {
+      this.#transmit(outgoing, ws);
+    } else if (this.#queue.length >= this.limits.queueLimit) {
+      const why = state === "open" ? "dropping" : state;
+      outgoing.reject(MeetTimeError.client("QUEUE_FULL", `connection is ${why} and ${this.#queue.length} frames wait`));
     } else {
       this.#queue.push(outgoing);
     }
   }
 
-  /** Sends a frame and starts its answer's timeout; a socket not open puts it first in the queue. */
-  transmit(outgoing: Outgoing, ws: WebSocketLike | undefined): void {
-    if (!ws || ws.readyState !== OPEN) {
-      this.#queue.unshift(outgoing);
-      return;
-    }
+  /** Sends the queued frames, oldest first, while the socket stays open. */
+  flush(ws: WebSocketLike | undefined): void {
+    while (this.#queue.length > 0 && ws?.readyState === OPEN) this.#transmit(this.#queue.shift()!, ws);
+  }
+
+  /** Sends a frame on an open socket and starts its answer's timeout. */
+  #transmit(outgoing: Outgoing, ws: WebSocketLike): void {
     this.#inFlight.set(outgoing.id, outgoing);
     outgoing.timer = setTimeout(() => {
       if (this.#inFlight.delete(outgoing.id))
         outgoing.reject(MeetTimeError.client("TIMEOUT", "no answer from the server"));
     }, this.limits.ackTimeoutMs);
     ws.send(outgoing.frame);
-  }
-
-  /** Sends the queued frames, in order. */
-  flush(ws: WebSocketLike | undefined): void {
-    while (this.#queue.length > 0 && ws?.readyState === OPEN) this.transmit(this.#queue.shift()!, ws);
   }
 
   /** Settles the frame an `ack` or `error` answers; returns an error that answers no awaited frame. */

@@ -2,12 +2,12 @@
  * `PeerLink`: one `RTCPeerConnection` of a `MeshCall`, to one peer, with the
  * perfect-negotiation pattern: the polite side (the lower participant id)
  * rolls back its own offer on glare, the impolite side ignores the other's.
- * Descriptions are applied one at a time, candidates held until the remote
- * description exists, an unanswered offer sent again, ICE restarted when the
- * link fails.
+ * Descriptions are applied one at a time, candidates held (a bounded number)
+ * until the remote description exists, an unanswered offer sent again, ICE
+ * restarted when the link fails.
  */
-import type { MeetingConnection } from "./connection";
-import type { MeshCallEvents } from "./mesh-call";
+import type { MeetingConnection } from "./connection.js";
+import type { MeshCallEvents } from "./mesh-call.js";
 
 /** What this participant sends, as it is now (it changes with mute, camera and screen sharing). */
 export interface LocalMedia {
@@ -28,6 +28,11 @@ export interface PeerLinkOptions {
 /** An offer unanswered this long is sent again (it may have reached a peer whose call was not listening). */
 const OFFER_RESEND_MS = 4_000;
 const OFFER_RESENDS_MAX = 5;
+/**
+ * Candidates held for a peer whose description has not come (a few dozen per
+ * gathering is usual): a peer that never sends one keeps only the latest this many.
+ */
+export const PENDING_CANDIDATES_MAX = 100;
 
 export class PeerLink {
   readonly pc: RTCPeerConnection;
@@ -96,7 +101,9 @@ export class PeerLink {
   addCandidate(candidate: RTCIceCandidateInit): void {
     this.#chain = this.#chain.then(async () => {
       if (!this.pc.remoteDescription) {
-        this.#pendingCandidates.push(candidate);
+        if (this.#closed) return;
+        // The latest ones: after an ICE restart the earlier candidates are of no use.
+        if (this.#pendingCandidates.push(candidate) > PENDING_CANDIDATES_MAX) this.#pendingCandidates.shift();
         return;
       }
       try {
@@ -116,6 +123,7 @@ export class PeerLink {
   /** Closes the connection; the link's events stop. */
   close(): void {
     this.#closed = true;
+    this.#pendingCandidates.length = 0;
     clearTimeout(this.#offerTimer);
     const { pc } = this;
     pc.onnegotiationneeded = pc.onicecandidate = pc.ontrack = pc.onconnectionstatechange = null;

@@ -4,7 +4,7 @@
  * timers that survive delays longer than `setTimeout` can hold, a token's
  * expiry read from it, and date-times as the wire carries them.
  */
-import type { DateTimeInput } from "./types";
+import type { DateTimeInput } from "./types.js";
 
 export interface BackoffOptions {
   /** Delay before the first retry [500 ms]. */
@@ -52,17 +52,23 @@ export function runAt(atMs: number, callback: () => void): () => void {
 }
 
 /**
- * The `exp` (epoch ms), `kind` and meeting (`aud`) of a MeetTime JWT, read
- * without verifying it (the server verifies); none of them for a string
- * that is not a token.
+ * The `exp` and `iat` (epoch ms, the server's clock), `kind` and meeting
+ * (`aud`) of a MeetTime JWT, read without verifying it (the server
+ * verifies); none of them for a string that is not a token.
  */
-export function tokenClaims(token: string): { expiresAtMs?: number; kind?: string; meetingId?: string } {
+export function tokenClaims(token: string): {
+  expiresAtMs?: number;
+  issuedAtMs?: number;
+  kind?: string;
+  meetingId?: string;
+} {
   try {
     const payload = token.split(".")[1] ?? "";
     const json = JSON.parse(atob(payload.replace(/-/g, "+").replace(/_/g, "/")));
     const audience = Array.isArray(json.aud) ? json.aud[0] : json.aud;
     return {
       expiresAtMs: typeof json.exp === "number" ? json.exp * 1000 : undefined,
+      issuedAtMs: typeof json.iat === "number" ? json.iat * 1000 : undefined,
       kind: typeof json.kind === "string" ? json.kind : undefined,
       meetingId: typeof audience === "string" ? audience : undefined,
     };

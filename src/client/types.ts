@@ -25,7 +25,7 @@ import type {
   ParticipantState,
   ServerEvent,
   SessionTokenResponse,
-} from "../protocol/schemas";
+} from "../protocol/schemas.js";
 
 export type MeetingData = z.output<typeof Meeting>;
 export type ParticipantData = z.output<typeof Participant>;

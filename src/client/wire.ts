@@ -1,13 +1,15 @@
 /**
  * What the connection reads off the wire: close codes that end it for good,
  * why an upgrade was refused (asked of REST), and incoming frames sorted
- * into answers (`ack`/`error`) and server events.
+ * into answers (`ack`/`error`), server events (their shape checked in
+ * event-shapes.ts) and frames to drop.
  */
-import { CLOSE } from "../protocol/close-codes";
-import type { CloseReason } from "./connection-types";
-import { MeetTimeError } from "./errors";
-import type { MeetTime } from "./meettime";
-import type { ServerEventData, ServerEventType } from "./types";
+import { CLOSE } from "../protocol/close-codes.js";
+import type { CloseReason } from "./connection-types.js";
+import { MeetTimeError } from "./errors.js";
+import { SERVER_EVENT_CHECKS } from "./event-shapes.js";
+import type { MeetTime } from "./meettime.js";
+import type { ServerEventData, ServerEventType } from "./types.js";
 
 /** Close codes after which reconnecting makes no sense. */
 export const CLOSE_REASONS: Record<number, CloseReason> = {
@@ -46,51 +48,37 @@ export async function whyRefused(
   }
 }
 
-/**
- * Every server event type. A `Record` over the schema's union, so the compiler
- * fails here when the contract gains or loses an event.
- */
-const SERVER_EVENT_TYPES: Record<ServerEventType, true> = {
-  "meeting:joined": true,
-  "meeting:participant-joined": true,
-  "meeting:participant-left": true,
-  "meeting:datetime:changed": true,
-  "chat:new-message": true,
-  "participant:updated": true,
-  "meeting:kicked": true,
-  "meeting:terminated": true,
-  "session:replaced": true,
-  "webrtc:offer": true,
-  "webrtc:answer": true,
-  "webrtc:ice-candidate": true,
-};
-
-/** An incoming frame: the answer to a sent frame (with its `id`, if any), or a server event. */
+/** An incoming frame: the answer to a sent frame (with its `id`, if any), a server event, or one to drop. */
 export type IncomingFrame =
   | { kind: "ack"; id: string | undefined }
   | { kind: "error"; id: string | undefined; error: MeetTimeError }
-  | { kind: "event"; event: ServerEventData };
+  | { kind: "event"; event: ServerEventData }
+  /** Not the contract's: `type` (if it had one) and where it does not fit. */
+  | { kind: "malformed"; type: string | undefined; where: string };
 
-/** Reads one incoming message; undefined for `pong`, non-JSON and unknown frames (a newer server's). */
+/**
+ * Reads one incoming message; undefined for `pong` and for events of an
+ * unknown type (a newer server's: the contract lets clients ignore them).
+ */
 export function decodeFrame(raw: unknown): IncomingFrame | undefined {
-  if (typeof raw !== "string" || raw === "pong") return undefined;
+  if (raw === "pong") return undefined;
+  if (typeof raw !== "string") return { kind: "malformed", type: undefined, where: "binary" };
   let json: any;
   try {
     json = JSON.parse(raw);
   } catch {
-    return undefined; // the server sends JSON only
+    return { kind: "malformed", type: undefined, where: "not JSON" };
   }
-  if (json?.type === "ack" || json?.type === "error") {
+  const type: unknown = json?.type;
+  if (typeof type !== "string") return { kind: "malformed", type: undefined, where: "type" };
+  if (type === "ack" || type === "error") {
     const id = typeof json.id === "string" ? json.id : undefined;
-    return json.type === "ack" ? { kind: "ack", id } : { kind: "error", id, error: errorOfFrame(json.error) };
+    return type === "ack" ? { kind: "ack", id } : { kind: "error", id, error: errorOfFrame(json.error) };
   }
-  // Events are checked at the envelope only: the zod schemas would add ~100 KB (gzip) to every
-  // browser bundle, and the server builds its frames from the same types. Unknown types (a newer
-  // server's) are ignored, as the contract lets clients.
-  if (typeof json?.type === "string" && Object.hasOwn(SERVER_EVENT_TYPES, json.type) && isObject(json.data)) {
-    return { kind: "event", event: json as ServerEventData };
-  }
-  return undefined;
+  if (!Object.hasOwn(SERVER_EVENT_CHECKS, type)) return undefined;
+  const where = SERVER_EVENT_CHECKS[type as ServerEventType](json.data);
+  if (where !== undefined) return { kind: "malformed", type, where: where === "" ? "data" : `data.${where}` };
+  return { kind: "event", event: json as ServerEventData };
 }
 
 function errorOfFrame(error: unknown): MeetTimeError {
