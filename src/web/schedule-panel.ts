@@ -7,7 +7,7 @@
  */
 import { MeetTimeError } from "../client/errors";
 import type { MeetingData } from "../client/types";
-import { h, replaceChildren } from "./dom";
+import { h, personName, replaceChildren } from "./dom";
 import { describeError } from "./messages";
 import { scheduleFields } from "./schedule-fields";
 import { browserTimeZone, describeZone, formatDuration, formatInZone } from "./time";
@@ -21,7 +21,7 @@ export interface ScheduleUpdate {
 
 export interface SchedulePanel {
   element: HTMLElement;
-  /** Shows the meeting's current time; `changedBy` announces a live change. */
+  /** Shows the meeting's current time; `changedBy` (a name) announces a live change in a visible notice. */
   show(meeting: MeetingData, changedBy?: string): void;
 }
 
@@ -35,7 +35,8 @@ export function schedulePanel(
   const ownZone = browserTimeZone();
   const when = h("p", { class: "meeting-time" });
   const local = h("p", { class: "local-time" });
-  const announcement = h("p", { class: "visually-hidden", role: "status" });
+  // Visible, not only read out: a time that changes under someone's eyes must say so, with the new time and zone.
+  const announcement = h("p", { class: "notice time-changed", role: "status" });
   const element = h("div", { class: "schedule" }, when, local, announcement);
 
   const render = () => {
@@ -117,7 +118,13 @@ export function schedulePanel(
       meeting = next;
       render();
       if (moved && changedBy) {
-        announcement.textContent = `${changedBy} changed the time to ${formatInZone(new Date(next.scheduledAt), ownZone)}.`;
+        const at = new Date(next.scheduledAt);
+        const yours = ownZone === next.timezone ? "" : ` (${formatInZone(at, ownZone)} your time)`;
+        replaceChildren(
+          announcement,
+          personName(changedBy),
+          ` changed the time to ${formatInZone(at, next.timezone)}, ${describeZone(next.timezone, at)}${yours}.`,
+        );
       }
     },
   };
