@@ -36,7 +36,9 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
     h("div", { class: "actions" }, submit, retry, create),
   );
   /** The invite cannot become valid by typing a name: no form, just the way on. */
+  let meetingShown = false;
   const deadEnd = (text: string) => {
+    if (!meetingShown) heading.textContent = "This invite link does not work";
     about.textContent = "";
     error.textContent = text;
     nameField.hidden = submit.hidden = true;
@@ -52,6 +54,7 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
     mt.getMeeting(tokenClaims(inviteToken).meetingId ?? "", inviteToken)
       .then(({ meeting }) => {
         heading.textContent = `Join “${meeting.title}”`;
+        meetingShown = true;
         const at = new Date(meeting.scheduledAt);
         about.textContent = `${formatInZone(at, browserTimeZone())} your time (${formatInZone(at, meeting.timezone)} in ${meeting.timezone}).`;
         if (meeting.status === "ended") deadEnd("The host has ended this meeting.");
@@ -68,10 +71,8 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
       });
   };
   retry.addEventListener("click", check);
-  if (inviteLinkIsBroken(inviteToken)) {
-    heading.textContent = "This invite link does not work";
-    deadEnd(BROKEN_INVITE);
-  } else check();
+  if (inviteLinkIsBroken(inviteToken)) deadEnd(BROKEN_INVITE);
+  else check();
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();

@@ -10,7 +10,14 @@ import type { MeetingData } from "../client/types";
 import { h, personName, replaceChildren } from "./dom";
 import { describeError } from "./messages";
 import { scheduleFields } from "./schedule-fields";
-import { browserTimeZone, describeZone, formatDuration, formatInZone } from "./time";
+import {
+  browserTimeZone,
+  describeZone,
+  formatDuration,
+  formatInZone,
+  formatTimeInZone,
+  instantToWallTime,
+} from "./time";
 
 export interface ScheduleUpdate {
   scheduledAt: Date;
@@ -119,7 +126,10 @@ export function schedulePanel(
       render();
       if (moved && changedBy) {
         const at = new Date(next.scheduledAt);
-        const yours = ownZone === next.timezone ? "" : ` (${formatInZone(at, ownZone)} your time)`;
+        // The reader's own time too, as a clock time alone when it falls on the same day.
+        const ownDay = instantToWallTime(at, ownZone).date === instantToWallTime(at, next.timezone).date;
+        const ownTime = ownDay ? formatTimeInZone(at, ownZone) : formatInZone(at, ownZone);
+        const yours = ownZone === next.timezone ? "" : ` (${ownTime} your time)`;
         replaceChildren(
           announcement,
           personName(changedBy),
