@@ -6,7 +6,7 @@
  */
 import type { MeetingConnection } from "../client/connection";
 import { type CallCapacity, MeshCall } from "../client/mesh-call";
-import { h } from "./dom";
+import { h, personName, replaceChildren } from "./dom";
 import { describeError } from "./messages";
 import type { Seat } from "./seat";
 import { videoGrid } from "./video-grid";
@@ -88,8 +88,8 @@ export function callPanel(
   const showPeer = (id: string) => {
     if (stopped) return;
     const state = PEER_STATE_TEXT[peerStates.get(id) ?? "new"];
-    const name = state ? `${nameOf(id)} · ${state}` : nameOf(id);
-    grid.show(id, name, streams.get(id) ?? null, `${nameOf(id)}: connecting video…`);
+    // The name is on the tile already (isolated), so the status and placeholder need not repeat it.
+    grid.show(id, nameOf(id), streams.get(id) ?? null, "Connecting video…", state);
   };
 
   const failed = (what: string) => (error: unknown) => showProblem(`${what}: ${describeError(error)}`);
@@ -141,7 +141,7 @@ export function callPanel(
     grid.remove(participantId);
   });
   call.on("capacity", (capacity) => {
-    capacityNotice.textContent = describeCapacity(capacity, nameOf);
+    replaceChildren(capacityNotice, ...describeCapacity(capacity, nameOf));
   });
   call.on("error", ({ participantId, error }) => {
     if (participantId) console.warn("meettime: call with", participantId, error);
@@ -176,12 +176,19 @@ export function callPanel(
   };
 }
 
-/** The mesh's cap in words; empty when everyone is in the video. */
-function describeCapacity(capacity: CallCapacity, nameOf: (id: string) => string): string {
+/** The mesh's cap in words, each name isolated; empty when everyone is in the video. */
+function describeCapacity(capacity: CallCapacity, nameOf: (id: string) => string): (string | Node)[] {
   const size = capacity.maxPeers + 1;
   if (!capacity.selfInCall) {
-    return `The video call holds ${size} people (each sends video to every other), and it is full: you are in the meeting for chat, and get video when someone leaves.`;
+    return [
+      `The video call holds ${size} people (each sends video to every other), and it is full: you are in the meeting for chat, and get video when someone leaves.`,
+    ];
   }
-  if (!capacity.over) return "";
-  return `The video call holds ${size} people (each sends video to every other). Not in the video: ${capacity.waiting.map(nameOf).join(", ")}. They can still chat.`;
+  if (!capacity.over) return [];
+  const names = capacity.waiting.flatMap((id, index) => [index ? ", " : "", personName(nameOf(id))]);
+  return [
+    `The video call holds ${size} people (each sends video to every other). Not in the video: `,
+    ...names,
+    ". They can still chat.",
+  ];
 }

@@ -2,21 +2,27 @@
  * The chat: the log (a polite live region, so screen readers read new
  * messages) and the send form. Messages are shown once each, in `seq`
  * order, whatever mix of stored history, live events and replay after a
- * reconnect delivers them.
+ * reconnect delivers them; the log keeps the latest `KEPT_MESSAGES`, so a
+ * long meeting costs the same per message as a short one.
  */
 import type { ChatMessageData } from "../client/types";
-import { h } from "./dom";
+import { ChatHistory } from "./chat-history";
+import { h, personName } from "./dom";
 import { describeError } from "./messages";
+import { KEPT_MESSAGES } from "./seat";
 
 export interface ChatPanel {
   element: HTMLElement;
-  /** Shows a message unless one with its `seq` is already shown. */
-  add(message: ChatMessageData): void;
+  /** Shows a message unless one with its `seq` is already shown; true when it is new. */
+  add(message: ChatMessageData): boolean;
+  /** The shown messages, oldest first (at most `KEPT_MESSAGES`). */
+  readonly messages: readonly ChatMessageData[];
   setEnabled(enabled: boolean): void;
 }
 
 export function chatPanel(selfId: string, send: (text: string) => Promise<unknown>): ChatPanel {
-  const shown = new Set<number>();
+  const history = new ChatHistory(KEPT_MESSAGES);
+  const items = new Map<number, HTMLElement>();
   const log = h("ol", {
     class: "chat-log",
     "aria-label": "Chat messages",
@@ -54,8 +60,8 @@ export function chatPanel(selfId: string, send: (text: string) => Promise<unknow
   });
 
   const add = (message: ChatMessageData) => {
-    if (shown.has(message.seq)) return;
-    shown.add(message.seq);
+    const change = history.add(message);
+    if (!change.added) return false;
     const time = new Date(message.ts);
     const item = h(
       "li",
@@ -63,17 +69,23 @@ export function chatPanel(selfId: string, send: (text: string) => Promise<unknow
       h(
         "div",
         { class: "meta" },
-        h("strong", {}, message.participantId === selfId ? `${message.name} (you)` : message.name),
+        h("strong", {}, personName(message.name, { self: message.participantId === selfId })),
         " · ",
         h("time", { datetime: time.toISOString() }, time.toLocaleTimeString(undefined, { timeStyle: "short" })),
       ),
       h("div", { class: "text" }, message.text),
     );
     // Usually the newest; a replayed older message goes where its seq belongs.
-    const later = [...log.children].find((child) => Number((child as HTMLElement).dataset.seq) > message.seq);
+    const later = change.beforeSeq === undefined ? null : (items.get(change.beforeSeq) ?? null);
     const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-    log.insertBefore(item, later ?? null);
+    log.insertBefore(item, later);
+    items.set(message.seq, item);
+    for (const seq of change.evicted) {
+      items.get(seq)?.remove();
+      items.delete(seq);
+    }
     if (atBottom) log.scrollTop = log.scrollHeight;
+    return true;
   };
 
   return {
@@ -86,6 +98,9 @@ export function chatPanel(selfId: string, send: (text: string) => Promise<unknow
       form,
     ),
     add,
+    get messages() {
+      return history.messages;
+    },
     setEnabled(enabled) {
       input.disabled = !enabled;
       submit.disabled = !enabled;

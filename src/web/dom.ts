@@ -52,3 +52,21 @@ export function labelled(text: string, control: HTMLElement, hint?: string): HTM
   if (hintElement) control.setAttribute("aria-describedby", hintElement.id);
   return h("div", { class: "field" }, h("label", { for: control.id }, text), control, hintElement);
 }
+
+/**
+ * A person's name as every view shows it: the name isolated in `<bdi>` (so
+ * right-to-left text or punctuation in it cannot reorder what follows), and
+ * "(you)" and "· host" as separate, styled tags that no name can imitate.
+ * @example personName(participant.name, { self: true, host: participant.role === "host" })
+ */
+export function personName(name: string, { self = false, host = false } = {}): HTMLElement {
+  return h(
+    "span",
+    { class: "person" },
+    h("bdi", { class: "person-name" }, name),
+    self && h("span", { class: "role-tag you" }, hiddenText(" ("), "you", hiddenText(")")),
+    host && h("span", { class: "role-tag host" }, hiddenText(" · "), "host"),
+  );
+}
+
+const hiddenText = (text: string) => h("span", { class: "visually-hidden" }, text);

@@ -2,15 +2,20 @@
  * The invite page (`/app/#join=<token>`): shows which meeting the link is
  * for and when (read with the still-unredeemed invite), asks for a display
  * name, and redeems the invite for a seat. The token travels in the URL
- * fragment, so it never reaches a server log.
+ * fragment, so it never reaches a server log. A link that cannot work says
+ * why (broken, used, expired, meeting gone) and offers a way on: "Try
+ * again" when the server could not be reached, "Create a meeting" otherwise.
  */
 import { MeetTimeError } from "../client/errors";
 import type { MeetTime } from "../client/meettime";
 import { tokenClaims } from "../client/timing";
 import { h, labelled } from "./dom";
-import { describeError } from "./messages";
+import { BROKEN_INVITE, describeError, describeInviteRefusal, inviteLinkIsBroken } from "./messages";
 import { type Seat, seatFrom } from "./seat";
 import { browserTimeZone, formatInZone } from "./time";
+
+/** Refusals of the join that no retry or other name can fix. */
+const DEAD_INVITE_CODES = new Set(["UNAUTHORIZED", "TOKEN_ALREADY_USED", "NOT_FOUND", "MEETING_ENDED"]);
 
 export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Seat) => void): HTMLElement {
   const heading = h("h1", { id: "join-heading" }, "Join a meeting");
@@ -19,6 +24,8 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
   const error = h("p", { class: "notice error", role: "alert" });
   const submit = h("button", { type: "submit" }, "Join meeting");
   const nameField = labelled("Your name", displayName, "Shown to everyone in the meeting.");
+  const retry = h("button", { type: "button", hidden: true }, "Try again");
+  const create = h("a", { class: "button secondary", href: "./", hidden: true }, "Create a meeting");
   const form = h(
     "form",
     { class: "panel", "aria-labelledby": "join-heading" },
@@ -26,28 +33,46 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
     about,
     nameField,
     error,
-    h("div", { class: "actions" }, submit),
+    h("div", { class: "actions" }, submit, retry, create),
   );
+  /** The invite cannot become valid by typing a name: no form, just the way on. */
+  let meetingShown = false;
+  const deadEnd = (text: string) => {
+    if (!meetingShown) heading.textContent = "This invite link does not work";
+    about.textContent = "";
+    error.textContent = text;
+    nameField.hidden = submit.hidden = true;
+    create.hidden = false;
+  };
 
   // The meeting is read with the invite before it is spent; a spent or expired link says so now, not after typing a name.
-  // Which meeting is the invite's unverified audience (only the server verifies); a link that is not a token at all
-  // asks about "invalid", and the server's 404/401 says so.
-  mt.getMeeting(tokenClaims(inviteToken).meetingId || "invalid", inviteToken)
-    .then(({ meeting }) => {
-      heading.textContent = `Join “${meeting.title}”`;
-      const at = new Date(meeting.scheduledAt);
-      about.textContent = `${formatInZone(at, browserTimeZone())} your time (${formatInZone(at, meeting.timezone)} in ${meeting.timezone}).`;
-      if (meeting.status === "ended") {
-        error.textContent = "The host has ended this meeting.";
-        nameField.hidden = submit.hidden = true;
-      }
-    })
-    .catch((caught) => {
-      about.textContent = "";
-      error.textContent = describeError(caught);
-      // A spent, expired or unknown invite cannot become valid by typing a name; a network error can pass.
-      if (caught instanceof MeetTimeError && caught.status >= 400) nameField.hidden = submit.hidden = true;
-    });
+  // Which meeting is the invite's unverified audience (only the server verifies it).
+  const check = () => {
+    about.textContent = "Checking your invite…";
+    error.textContent = "";
+    retry.hidden = true;
+    mt.getMeeting(tokenClaims(inviteToken).meetingId ?? "", inviteToken)
+      .then(({ meeting }) => {
+        heading.textContent = `Join “${meeting.title}”`;
+        meetingShown = true;
+        const at = new Date(meeting.scheduledAt);
+        about.textContent = `${formatInZone(at, browserTimeZone())} your time (${formatInZone(at, meeting.timezone)} in ${meeting.timezone}).`;
+        if (meeting.status === "ended") deadEnd("The host has ended this meeting.");
+      })
+      .catch((caught) => {
+        if (caught instanceof MeetTimeError && caught.status >= 400) {
+          deadEnd(describeInviteRefusal(caught, inviteToken));
+          return;
+        }
+        // The server was not reached: the invite may well be fine.
+        about.textContent = "";
+        error.textContent = describeError(caught);
+        retry.hidden = false;
+      });
+  };
+  retry.addEventListener("click", check);
+  if (inviteLinkIsBroken(inviteToken)) deadEnd(BROKEN_INVITE);
+  else check();
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -57,8 +82,10 @@ export function joinView(mt: MeetTime, inviteToken: string, onJoined: (seat: Sea
       const joined = await mt.join(inviteToken, displayName.value);
       onJoined(seatFrom(joined, joined.sessionToken, inviteToken));
     } catch (caught) {
-      error.textContent = describeError(caught);
       submit.disabled = false;
+      if (caught instanceof MeetTimeError && DEAD_INVITE_CODES.has(caught.code)) {
+        deadEnd(describeInviteRefusal(caught, inviteToken));
+      } else error.textContent = describeError(caught);
     }
   });
   return h("div", { class: "narrow" }, form);

@@ -4,6 +4,8 @@
  * - `#join=<invite>`: the invite page (or straight back into the meeting if
  *   this tab already took its seat with that invite: a reload);
  * - `#meeting=<id>` or nothing, with a seat stored in this tab: the meeting;
+ * - a meeting this tab has been removed from, left or seen end (also its
+ *   invite opened again): why, said again after a reload;
  * - otherwise: the create page.
  * `?relay=1` forces every call through TURN (`iceTransportPolicy: "relay"`),
  * to check that a TURN server works; `?maxPeers=1..5` lowers the mesh's cap
@@ -15,7 +17,7 @@ import { createView } from "./create-view";
 import { h } from "./dom";
 import { joinView } from "./join-view";
 import { type MeetingView, meetingView } from "./meeting-view";
-import { loadSeat, type Seat, saveSeat } from "./seat";
+import { type Farewell, farewellFor, loadSeat, type Seat, saveSeat } from "./seat";
 
 const mt = new MeetTime();
 const main = document.getElementById("main") as HTMLElement;
@@ -48,18 +50,36 @@ function takeSeat(seat: Seat) {
   enterMeeting(seat);
 }
 
+/** The page left when this tab's seat in a meeting ended, after a reload. */
+function farewellPage(farewell: Farewell): HTMLElement {
+  return h(
+    "div",
+    { class: "narrow panel" },
+    h("h1", {}, "You are no longer in this meeting"),
+    h("p", {}, farewell.text),
+    h("a", { class: "button", href: "./" }, "Create a meeting"),
+  );
+}
+
 function route() {
   const params = new URLSearchParams(location.hash.slice(1));
   const seat = loadSeat();
   const invite = params.get("join");
   if (invite) {
+    const farewell = farewellFor({ inviteToken: invite });
     if (seat?.inviteToken === invite) enterMeeting(seat);
+    else if (farewell) show(farewellPage(farewell));
     else show(joinView(mt, invite, takeSeat));
     return;
   }
   const meetingId = params.get("meeting");
   if (seat && (!meetingId || meetingId === seat.meetingId)) {
     enterMeeting(seat);
+    return;
+  }
+  const farewell = meetingId ? farewellFor({ meetingId }) : null;
+  if (farewell) {
+    show(farewellPage(farewell));
     return;
   }
   if (meetingId) {

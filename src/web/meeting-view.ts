@@ -5,57 +5,26 @@
  * the page says why in words (removed, ended, replaced by another tab, …)
  * and lets go of the camera.
  */
-import type { MeetingConnection, StateChange } from "../client/connection";
+import type { MeetingConnection } from "../client/connection";
 import type { MeetTime } from "../client/meettime";
 import type { ChatMessageData, ParticipantData } from "../client/types";
 import { type CallOptions, callPanel } from "./call-panel";
+import { throttled } from "./chat-history";
 import { chatPanel } from "./chat-panel";
 import { h, replaceChildren } from "./dom";
 import { linksPanel } from "./links-panel";
-import { describeError } from "./messages";
+import { closedMessage, describeError } from "./messages";
 import { participantsPanel } from "./participants-panel";
 import { schedulePanel } from "./schedule-panel";
-import { forgetSeat, lastSeq, type Seat, saveSeat } from "./seat";
+import { forgetSeat, lastSeq, rememberFarewell, type Seat, saveSeat } from "./seat";
 
 export interface MeetingView {
   element: HTMLElement;
   dispose(): void;
 }
 
-/** The sentence a closed connection leaves on the page; `keepSeat` when coming back later makes sense. */
-function closedMessage(change: Extract<StateChange, { state: "closed" }>, role: Seat["role"], kickReason?: string) {
-  switch (change.reason) {
-    case "kicked":
-      return {
-        text: `The host removed you from the meeting.${kickReason ? ` Reason: ${kickReason}` : ""}`,
-        keepSeat: false,
-      };
-    case "terminated":
-    case "ended":
-      return { text: "The host ended the meeting.", keepSeat: false };
-    case "replaced":
-      return {
-        text: "You opened this meeting in another tab or window, so this tab was disconnected.",
-        keepSeat: true,
-      };
-    case "left":
-      return role === "host"
-        ? { text: "You left the meeting. It goes on without you; you can rejoin from this tab.", keepSeat: true }
-        : { text: "You left the meeting.", keepSeat: false };
-    case "forbidden":
-      return { text: "You are no longer in this meeting.", keepSeat: false };
-    case "unauthorized":
-      return { text: "Your session has expired. Ask the host for a new invite.", keepSeat: false };
-    case "not-found":
-      return { text: "This meeting no longer exists.", keepSeat: false };
-    case "flooded":
-      return { text: "Disconnected: too many messages were refused.", keepSeat: true };
-    case "gave-up":
-      return { text: "Could not reconnect to the meeting.", keepSeat: true };
-    case "closed":
-      return { text: "Disconnected.", keepSeat: true };
-  }
-}
+/** How often at most a burst of chat messages is written to sessionStorage (a reload resumes from the server anyway). */
+const CHAT_SAVE_INTERVAL_MS = 1000;
 
 const CONNECTION_TEXT = {
   connecting: "Connecting…",
@@ -96,14 +65,17 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
 
   const chat = chatPanel(seat.participantId, (text) => conn.sendChat(text));
   for (const message of seat.chat) chat.add(message);
+  // The stored chat is the panel's (bounded, in seq order); a burst of messages is written once per interval.
+  seat.chat = chat.messages;
+  const persistChat = throttled(() => saveSeat(seat), CHAT_SAVE_INTERVAL_MS);
   const record = (messages: readonly ChatMessageData[]) => {
-    for (const message of messages) {
-      chat.add(message);
-      if (!seat.chat.some((m) => m.seq === message.seq)) seat.chat.push(message);
-    }
-    saveSeat(seat);
+    let added = false;
+    for (const message of messages) added = chat.add(message) || added;
+    if (added) persistChat.request();
   };
   conn.on("chat:new-message", (message) => record([message]));
+  const flushChat = () => persistChat.flush();
+  window.addEventListener("pagehide", flushChat);
 
   const kick = (participant: ParticipantData) => {
     conn
@@ -145,7 +117,13 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
     // What stays is what is still true: the title, the time and the chat so far.
     element.classList.add("closed");
     const { text, keepSeat } = closedMessage(change, seat.role, kickReason);
-    if (!keepSeat) forgetSeat();
+    persistChat.cancel();
+    if (keepSeat) saveSeat(seat);
+    else {
+      forgetSeat();
+      // A reload (or the invite opened again) still says why, instead of "not in this meeting".
+      rememberFarewell({ meetingId: seat.meetingId, inviteToken: seat.inviteToken, text });
+    }
     replaceChildren(
       outcome,
       h("p", {}, text),
@@ -205,6 +183,9 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
     element,
     dispose() {
       disposed = true;
+      window.removeEventListener("pagehide", flushChat);
+      persistChat.flush();
+      persistChat.cancel();
       call.stop();
       conn.close();
     },

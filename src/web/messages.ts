@@ -1,8 +1,11 @@
 /**
- * What a person reads when something fails: the contract's error codes in
- * plain words, falling back to the server's own message.
+ * What a person reads when something fails or ends: the contract's error
+ * codes in plain words (falling back to the server's own message), what is
+ * wrong with an invite link, and why a meeting page closed.
  */
+import type { StateChange } from "../client/connection";
 import { MeetTimeError } from "../client/errors";
+import { tokenClaims } from "../client/timing";
 
 const BY_CODE: Record<string, string> = {
   TOKEN_ALREADY_USED: "This invite link has already been used. Ask the host for a new one.",
@@ -26,4 +29,77 @@ export function describeError(error: unknown): string {
     return BY_CODE[error.code] ?? error.message;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+export const BROKEN_INVITE =
+  "This invite link is broken: part of it is missing or changed, which happens when a link is copied. Ask the host to send it again.";
+const SPENT_INVITE =
+  "This invite link has already been used: each invite lets one person in. Ask the host for a new one.";
+const EXPIRED_INVITE = "This invite link has expired. Ask the host for a new one.";
+/** An HS256 signature is 32 bytes: 43 base64url characters. */
+const SIGNATURE_CHARS = 43;
+
+/** Whether `token` cannot be an invite at all (cut off, mangled, or another kind of token), so no server need be asked. */
+export function inviteLinkIsBroken(token: string): boolean {
+  const parts = token.split(".");
+  if (parts.length !== 3 || !parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part))) return true;
+  if (parts[2]?.length !== SIGNATURE_CHARS) return true;
+  const claims = tokenClaims(token);
+  return !claims.meetingId || claims.kind !== "join";
+}
+
+/**
+ * Why a well-formed invite was refused. The server answers 401 both for a
+ * spent and an expired invite; the token's own expiry tells them apart.
+ */
+export function describeInviteRefusal(error: unknown, token: string, now = Date.now()): string {
+  if (error instanceof MeetTimeError && error.code === "UNAUTHORIZED") {
+    const expiresAtMs = tokenClaims(token).expiresAtMs;
+    return expiresAtMs !== undefined && expiresAtMs <= now ? EXPIRED_INVITE : SPENT_INVITE;
+  }
+  return describeError(error);
+}
+
+/** The reason the server gives a kick when the host gave none: saying it again would only repeat the sentence. */
+const DEFAULT_KICK_REASON = "removed by the host";
+
+/** The sentence a closed connection leaves on the page; `keepSeat` when coming back later makes sense. */
+export function closedMessage(
+  change: Extract<StateChange, { state: "closed" }>,
+  role: "host" | "participant",
+  kickReason?: string,
+): { text: string; keepSeat: boolean } {
+  switch (change.reason) {
+    case "kicked": {
+      const reason = kickReason?.trim();
+      const given = reason && reason.toLowerCase() !== DEFAULT_KICK_REASON;
+      return { text: `The host removed you from the meeting.${given ? ` Reason: ${reason}` : ""}`, keepSeat: false };
+    }
+    case "terminated":
+    case "ended":
+      // Only the host can end a meeting, and the host's seat is this tab (another tab would have replaced it).
+      return { text: role === "host" ? "You ended the meeting." : "The host ended the meeting.", keepSeat: false };
+    case "replaced":
+      return {
+        text: "You opened this meeting in another tab or window, so this tab was disconnected.",
+        keepSeat: true,
+      };
+    case "left":
+      return role === "host"
+        ? { text: "You left the meeting. It goes on without you; you can rejoin from this tab.", keepSeat: true }
+        : { text: "You left the meeting.", keepSeat: false };
+    case "forbidden":
+      // A revoked session: the guest left (in another tab with this seat) or was removed while this tab was away.
+      return { text: "You are no longer in this meeting: you left it, or the host removed you.", keepSeat: false };
+    case "unauthorized":
+      return { text: "Your session has expired. Ask the host for a new invite.", keepSeat: false };
+    case "not-found":
+      return { text: "This meeting no longer exists.", keepSeat: false };
+    case "flooded":
+      return { text: "Disconnected: too many messages were refused.", keepSeat: true };
+    case "gave-up":
+      return { text: "Could not reconnect to the meeting.", keepSeat: true };
+    case "closed":
+      return { text: "Disconnected.", keepSeat: true };
+  }
 }

@@ -5,7 +5,7 @@
  * everyone else.
  */
 import type { ParticipantData } from "../client/types";
-import { h, replaceChildren } from "./dom";
+import { h, personName, replaceChildren } from "./dom";
 
 export interface ParticipantsPanel {
   element: HTMLElement;
@@ -34,11 +34,14 @@ export function participantsPanel(
         ...participants.map((participant) => {
           const { state } = participant;
           const self = participant.id === selfId;
-          const name = `${participant.name}${self ? " (you)" : ""}${participant.role === "host" ? " · host" : ""}`;
           return h(
             "li",
             { "data-participant-id": participant.id },
-            h("span", { class: "participant-name" }, name),
+            h(
+              "span",
+              { class: "participant-name" },
+              personName(participant.name, { self, host: participant.role === "host" }),
+            ),
             h(
               "span",
               { class: "badges" },

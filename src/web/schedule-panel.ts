@@ -7,10 +7,17 @@
  */
 import { MeetTimeError } from "../client/errors";
 import type { MeetingData } from "../client/types";
-import { h, replaceChildren } from "./dom";
+import { h, personName, replaceChildren } from "./dom";
 import { describeError } from "./messages";
 import { scheduleFields } from "./schedule-fields";
-import { browserTimeZone, describeZone, formatDuration, formatInZone } from "./time";
+import {
+  browserTimeZone,
+  describeZone,
+  formatDuration,
+  formatInZone,
+  formatTimeInZone,
+  instantToWallTime,
+} from "./time";
 
 export interface ScheduleUpdate {
   scheduledAt: Date;
@@ -21,7 +28,7 @@ export interface ScheduleUpdate {
 
 export interface SchedulePanel {
   element: HTMLElement;
-  /** Shows the meeting's current time; `changedBy` announces a live change. */
+  /** Shows the meeting's current time; `changedBy` (a name) announces a live change in a visible notice. */
   show(meeting: MeetingData, changedBy?: string): void;
 }
 
@@ -35,7 +42,8 @@ export function schedulePanel(
   const ownZone = browserTimeZone();
   const when = h("p", { class: "meeting-time" });
   const local = h("p", { class: "local-time" });
-  const announcement = h("p", { class: "visually-hidden", role: "status" });
+  // Visible, not only read out: a time that changes under someone's eyes must say so, with the new time and zone.
+  const announcement = h("p", { class: "notice time-changed", role: "status" });
   const element = h("div", { class: "schedule" }, when, local, announcement);
 
   const render = () => {
@@ -117,7 +125,16 @@ export function schedulePanel(
       meeting = next;
       render();
       if (moved && changedBy) {
-        announcement.textContent = `${changedBy} changed the time to ${formatInZone(new Date(next.scheduledAt), ownZone)}.`;
+        const at = new Date(next.scheduledAt);
+        // The reader's own time too, as a clock time alone when it falls on the same day.
+        const ownDay = instantToWallTime(at, ownZone).date === instantToWallTime(at, next.timezone).date;
+        const ownTime = ownDay ? formatTimeInZone(at, ownZone) : formatInZone(at, ownZone);
+        const yours = ownZone === next.timezone ? "" : ` (${ownTime} your time)`;
+        replaceChildren(
+          announcement,
+          personName(changedBy),
+          ` changed the time to ${formatInZone(at, next.timezone)}, ${describeZone(next.timezone, at)}${yours}.`,
+        );
       }
     },
   };

@@ -21,7 +21,7 @@ export interface Seat {
   iceServers?: IceServer[];
   iceServersExpiresAt?: string;
   /** The chat this tab has shown, oldest first; its last `seq` is where a reconnect resumes. */
-  chat: ChatMessageData[];
+  chat: readonly ChatMessageData[];
 }
 
 /** What a create or join answer tells about the seat it gives. */
@@ -45,7 +45,7 @@ export function seatFrom(answer: SeatAnswer, token: string, inviteToken?: string
 
 const KEY = "meettime.seat";
 /** Enough history for a reload to show the conversation without asking the server for all of it again. */
-const KEPT_MESSAGES = 200;
+export const KEPT_MESSAGES = 200;
 
 export function loadSeat(): Seat | null {
   try {
@@ -85,6 +85,37 @@ export function forgetSeat() {
     sessionStorage.removeItem(KEY);
   } catch {
     // Nothing stored to forget.
+  }
+}
+
+const FAREWELL_KEY = "meettime.farewell";
+
+/** Why this tab's seat in a meeting ended, kept after the seat is forgotten so a reload still says it. */
+export interface Farewell {
+  meetingId: string;
+  inviteToken?: string;
+  text: string;
+}
+
+export function rememberFarewell(farewell: Farewell) {
+  try {
+    sessionStorage.setItem(FAREWELL_KEY, JSON.stringify(farewell));
+  } catch {
+    // Without storage a reload shows the general "not in this meeting" page instead.
+  }
+}
+
+/** The farewell of the meeting `meetingId` (or of the seat taken with `inviteToken`), if this tab has one. */
+export function farewellFor(match: { meetingId?: string; inviteToken?: string }): Farewell | null {
+  try {
+    const farewell = JSON.parse(sessionStorage.getItem(FAREWELL_KEY) ?? "null") as Partial<Farewell> | null;
+    if (typeof farewell?.meetingId !== "string" || typeof farewell.text !== "string") return null;
+    const same =
+      (match.meetingId !== undefined && farewell.meetingId === match.meetingId) ||
+      (match.inviteToken !== undefined && farewell.inviteToken === match.inviteToken);
+    return same ? { meetingId: farewell.meetingId, inviteToken: farewell.inviteToken, text: farewell.text } : null;
+  } catch {
+    return null;
   }
 }
 

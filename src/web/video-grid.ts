@@ -1,9 +1,10 @@
 /**
  * The video grid: one tile per person with video (this tab's own preview
- * first, muted), each labelled with the person's name; a tile without a
- * stream says why in words instead of showing a black box.
+ * first, muted), each labelled with the person's name (and how their
+ * connection is going); a tile without a stream says why in words instead
+ * of showing a black box.
  */
-import { h } from "./dom";
+import { h, personName } from "./dom";
 
 interface Tile {
   element: HTMLElement;
@@ -14,8 +15,8 @@ interface Tile {
 
 export interface VideoGrid {
   element: HTMLElement;
-  /** Creates or updates a person's tile; `stream` null shows `placeholder` instead. */
-  show(participantId: string, name: string, stream: MediaStream | null, placeholder?: string): void;
+  /** Creates or updates a person's tile; `stream` null shows `placeholder` instead; `status` follows the name. */
+  show(participantId: string, name: string, stream: MediaStream | null, placeholder?: string, status?: string): void;
   remove(participantId: string): void;
   /** Every tile's participant id, in order. */
   ids(): string[];
@@ -43,9 +44,12 @@ export function videoGrid(selfId: string): VideoGrid {
 
   return {
     element,
-    show(participantId, name, stream, placeholder = "No video") {
+    show(participantId, name, stream, placeholder = "No video", status) {
       const tile = tileFor(participantId);
-      tile.name.textContent = participantId === selfId ? `${name} (you)` : name;
+      tile.name.replaceChildren(
+        personName(name, { self: participantId === selfId }),
+        ...(status ? [h("span", { class: "tile-status" }, status)] : []),
+      );
       tile.video.setAttribute("aria-label", `Video of ${name}`);
       if (tile.video.srcObject !== stream) {
         tile.video.srcObject = stream;

@@ -5,7 +5,9 @@
  * form, two guests open invite links; everyone sees everyone's video and
  * chat; a reschedule reaches the guests; a stale edit shows the conflict; a
  * guest who leaves the page and comes back gets the same seat and the chat
- * it missed; a kick and the end of the meeting are said in words.
+ * it missed; a kick and the end of the meeting are said in words. A guest
+ * whose name imitates a role gets no role tag; a chat burst is stored once
+ * per interval; broken, used and removed-from links say so after a reload.
  *
  * MEETTIME_SCREENSHOTS=1 writes the README's screenshots (docs/app-*.png)
  * from these pages. Needs Debian's chromium, like browser-call.test.ts.
@@ -13,7 +15,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { browserAvailable, launchChromium } from "./helpers/chromium";
-import { api, baseUrl } from "./helpers/client";
+import { api, baseUrl, connect } from "./helpers/client";
 
 const SCREENSHOTS = process.env.MEETTIME_SCREENSHOTS === "1";
 const WAIT_MS = 30_000;
@@ -294,9 +296,115 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
     // The host ends the meeting; every page still in it says so and lets go of the camera.
     await host.getByRole("button", { name: "End meeting" }).click();
     await host.getByRole("button", { name: "End for everyone" }).click();
-    await sees(host, "The host ended the meeting.");
+    await sees(host, "You ended the meeting.");
     await sees(linusAgain, "The host ended the meeting.");
     expect(await linusAgain.locator(".video-grid video").count()).toBe(0);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("keeps names from posing as roles, stores a chat burst once, and says what happened", {
+    timeout: 150_000,
+  }, async () => {
+    // A cut-off link is broken, not a meeting that is gone, and the page offers a way on.
+    const stranger = await person("Europe/London");
+    await stranger.goto(`${baseUrl()}/app/#join=eyJhbGciOiJIUzI1NiJ9.cut-off`);
+    await sees(stranger, "This invite link is broken");
+    await stranger.getByRole("link", { name: "Create a meeting" }).waitFor({ timeout: WAIT_MS });
+    expect(await stranger.getByText("does not exist").count()).toBe(0);
+
+    const host = await person("Europe/Berlin");
+    const eve = await person("America/New_York");
+    // Counts Eve's writes of her seat, to see that a chat burst is stored once per interval, not once per message.
+    await eve.addInitScript(() => {
+      const counter = window as unknown as { seatWrites: number };
+      counter.seatWrites = 0;
+      const setItem = Storage.prototype.setItem;
+      Storage.prototype.setItem = function (key: string, value: string) {
+        if (key === "meettime.seat") counter.seatWrites += 1;
+        setItem.call(this, key, value);
+      };
+    });
+    await createMeeting(host, `${baseUrl()}/app/`, "Names and words");
+    const hostSeat = await seatOf(host);
+    const minted = await api("POST", `/api/meetings/${hostSeat.meetingId}/tokens`, {
+      token: hostSeat.token,
+      body: { count: 2 },
+    });
+    const [eveInvite, botInvite] = minted.body.tokens.map((t: { token: string }) => t.token);
+    const eveLink = `${baseUrl()}/app/#join=${eveInvite}`;
+    await join(eve, eveLink, "Eve · host", "Names and words");
+    const eveSeat = await seatOf(eve);
+
+    // Eve's name is isolated and carries no role tag; only the real host's row, tile and messages have one.
+    const eveRow = row(host, eveSeat.participantId);
+    await eveRow.waitFor({ timeout: WAIT_MS });
+    expect(await eveRow.locator("bdi").textContent()).toBe("Eve · host");
+    expect(await eveRow.locator(".role-tag").count()).toBe(0);
+    expect(await row(host, hostSeat.participantId).locator(".role-tag").allTextContents()).toEqual([
+      " (you)",
+      " · host",
+    ]);
+    await sendChat(eve, "I am the host now");
+    await waitForChat(host, ["I am the host now"]);
+    const eveMessage = host.locator(".chat-log li", { hasText: "I am the host now" });
+    expect(await eveMessage.locator(".meta bdi").textContent()).toBe("Eve · host");
+    expect(await eveMessage.locator(".role-tag").count()).toBe(0);
+    const eveTile = host.locator(".video-grid .tile", {
+      has: host.locator(`video[data-participant-id="${eveSeat.participantId}"]`),
+    });
+    await eveTile.locator(".tile-name bdi", { hasText: "Eve · host" }).waitFor({ timeout: WAIT_MS });
+    expect(await eveTile.locator(".role-tag").count()).toBe(0);
+
+    // A burst of ten messages (a full chat bucket) from a third participant: Eve shows them all, stores them
+    // all, and writes her seat a few times, not once per message.
+    const bot = await api("POST", "/api/meetings/join", { body: { token: botInvite, displayName: "Bot" } });
+    const botSocket = await connect(hostSeat.meetingId, bot.body.sessionToken);
+    await sees(eve, "Participants (3)");
+    await eve.evaluate(() => {
+      (window as unknown as { seatWrites: number }).seatWrites = 0;
+    });
+    const burst = Array.from({ length: 10 }, (_, i) => `burst ${i + 1}`);
+    for (const text of burst) botSocket.send({ type: "chat:message", data: { text } });
+    await waitForChat(eve, burst);
+    await eve.waitForFunction(
+      (last) => JSON.parse(sessionStorage.getItem("meettime.seat") ?? "{}").chat?.at(-1)?.text === last,
+      burst.at(-1),
+      { timeout: WAIT_MS },
+    );
+    expect(await eve.evaluate(() => (window as unknown as { seatWrites: number }).seatWrites)).toBeLessThan(5);
+    botSocket.ws.close();
+
+    // A live time change shows a visible notice with the new time and its zone.
+    const newDate = dateAhead(3);
+    const moved = await api("PUT", `/api/meetings/${hostSeat.meetingId}/datetime`, {
+      token: hostSeat.token,
+      body: { scheduledAt: `${newDate}T17:30:00.000Z`, timezone: "UTC" },
+    });
+    expect(moved.status).toBe(200);
+    const notice = eve.locator(".time-changed");
+    await notice.getByText(/Ada changed the time to .*17:30, UTC/).waitFor({ state: "visible", timeout: WAIT_MS });
+    expect((await notice.boundingBox())?.height).toBeGreaterThan(10);
+
+    // Removed with the default reason: said once. After a reload, and on opening the invite again, still said.
+    await host.getByRole("button", { name: "Remove Eve · host from the meeting" }).click();
+    await sees(eve, "The host removed you from the meeting.");
+    expect(await eve.getByText("Reason:").count()).toBe(0);
+    await eve.reload();
+    await sees(eve, "You are no longer in this meeting");
+    await sees(eve, "The host removed you from the meeting.");
+    await eve.getByRole("link", { name: "Create a meeting" }).waitFor({ timeout: WAIT_MS });
+    await eve.goto(eveLink);
+    await sees(eve, "The host removed you from the meeting.");
+
+    // The spent invite, opened in another browser: used, not "invalid", with a way on.
+    await stranger.goto(eveLink);
+    await sees(stranger, "This invite link has already been used");
+    await stranger.getByRole("link", { name: "Create a meeting" }).waitFor({ timeout: WAIT_MS });
+
+    // The host ends the meeting and reads that they did.
+    await host.getByRole("button", { name: "End meeting" }).click();
+    await host.getByRole("button", { name: "End for everyone" }).click();
+    await sees(host, "You ended the meeting.");
     expect(pageErrors).toEqual([]);
   });
 
