@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { Env } from "./env";
 import { AppError } from "./errors";
 import { DEFAULT_STUN_URLS, DEFAULT_TURN_API_BASE_URL, type IceConfig, type TurnProvider } from "./ice/ice-servers";
+import { LOG_LEVELS, type LogLevel } from "./log";
 
 const MIN_SECRET_BYTES = 32;
 
@@ -32,15 +33,13 @@ const ConfigSchema = z.object({
   MAX_PARTICIPANTS_PER_MEETING: z.coerce.number().int().min(2).default(50),
   MEETING_EXPIRY_HOURS: positiveNumber(24),
   TOKEN_EXPIRY_HOURS: positiveNumber(24),
-  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default("info"),
   STUN_URLS: iceUrlList(/^stuns?:/i, "every URL must start with stun: or stuns:").default(DEFAULT_STUN_URLS),
   TURN_URLS: iceUrlList(/^turns?:/i, "every URL must start with turn: or turns:").default([]),
   TURN_TTL_SECONDS: positiveInteger(86_400),
   TURN_KEY_ID: z.string().trim().optional(),
   TURN_API_BASE_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_TURN_API_BASE_URL),
 });
-
-export type LogLevel = z.infer<typeof ConfigSchema>["LOG_LEVEL"];
 
 export interface Config {
   /** Null when JWT_SECRET is missing or too short: token routes then fail closed. */
@@ -131,7 +130,7 @@ function turnProviders(env: Env, turnUrls: string[], keyId: string | undefined, 
 
 /**
  * The keys a token may be signed with: the current secret, then the previous
- * one while a rotation is under way (README "Configuration").
+ * one while a rotation is under way (docs/operations.md "Configuration").
  */
 export function verificationSecrets(config: Config): string[] {
   const current = requireJwtSecret(config);

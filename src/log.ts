@@ -5,7 +5,9 @@
  * safety net, string fields are capped and anything shaped like a JWT in
  * them is redacted, in time linear in the string's length.
  */
-import type { LogLevel } from "./config";
+/** The lowest level written, from LOG_LEVEL (config.ts). */
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 /** Longest string field written; the rest is cut before redaction, so a huge field costs nothing more. */

@@ -6,7 +6,7 @@
  * is not kept.
  */
 import { describe, expect, it } from "vitest";
-import { remembered, setBounded } from "../src/lib/remembered";
+import { remembered, setBounded } from "../../src/lib/remembered";
 
 describe("setBounded", () => {
   it("moves a key written again to the end and forgets the oldest past the limit", () => {

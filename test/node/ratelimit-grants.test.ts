@@ -6,8 +6,8 @@
  * client's pace, and a grant never outlives its window or configuration.
  */
 import { describe, expect, it } from "vitest";
-import { FAST_CLIENT_MS, GrantedRequests, MAX_GRANT } from "../src/ratelimit/grants";
-import { countHits, GRANT_SHARE, type RateLimitDecision, type RateWindow } from "../src/ratelimit/window";
+import { FAST_CLIENT_MS, GrantedRequests, MAX_GRANT } from "../../src/ratelimit/grants";
+import { countHits, GRANT_SHARE, type RateLimitDecision, type RateWindow } from "../../src/ratelimit/window";
 
 const KEY = "203.0.113.7";
 const WINDOW_MS = 60_000;

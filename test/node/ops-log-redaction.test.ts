@@ -5,7 +5,7 @@
  * loop turns, never timed.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { log, MAX_LOGGED_STRING, redactTokens } from "../src/log";
+import { log, MAX_LOGGED_STRING, redactTokens } from "../../src/log";
 
 const JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl";
 
