@@ -55,6 +55,17 @@ describe("local SFU media", () => {
     expect(sfu.refusedSends()).toEqual([]);
   });
 
+  it("carries a call both ways: each session publishes and pulls the other's track on one connection", async () => {
+    const alice = await client();
+    const bob = await client();
+    await alice.publishVideo("alice-camera");
+    await bob.publishVideo("bob-camera");
+    const aliceSeesBob = await alice.pull(bob.sessionId, "bob-camera");
+    const bobSeesAlice = await bob.pull(alice.sessionId, "alice-camera");
+    await waitFor("Bob's video at Alice", () => (alice.received.get(aliceSeesBob) ?? 0) >= 10);
+    await waitFor("Alice's video at Bob", () => (bob.received.get(bobSeesAlice) ?? 0) >= 10);
+  });
+
   it("asks the publisher for a keyframe when a late subscriber connects", async () => {
     const publisher = await client();
     const early = await client();
