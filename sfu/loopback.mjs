@@ -100,3 +100,14 @@ export function guardPeerSends(peer, onRefused) {
     }
   }
 }
+
+/**
+ * Chromium flags for a browser client of the local SFU: offer a loopback
+ * candidate, and real addresses rather than mDNS `.local` names (the SFU
+ * drops every candidate that is not 127.0.0.1, so no `.local` name is left
+ * to resolve off the machine).
+ */
+export const CHROMIUM_LOOPBACK_FLAGS = Object.freeze([
+  "--allow-loopback-in-peer-connection",
+  "--disable-features=WebRtcHideLocalIpsWithMdns",
+]);

@@ -77,8 +77,9 @@ export async function startLocalSfu({
   /** @type {string[]} */
   const refused = [];
   const onRefusedSend = (/** @type {string} */ address) => {
+    // Chromium's checks from its LAN address get here once per retransmission: say it once.
+    if (!refused.includes(address)) console.warn(`local SFU: refused to send to non-loopback address ${address}`);
     refused.push(address);
-    console.warn(`local SFU: refused to send to non-loopback address ${address}`);
   };
 
   /**

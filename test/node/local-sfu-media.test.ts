@@ -4,12 +4,11 @@
  * publisher asked for a keyframe, closing a track stops delivery, and no
  * datagram is addressed outside 127.0.0.1.
  */
-import dgram from "node:dgram";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { guardTransport, keepLoopbackCandidates } from "../../sfu/loopback.mjs";
 import { type LocalSfu, startLocalSfu } from "../../sfu/server.mjs";
-import { SfuTestClient, TEST_APP_ID, TEST_APP_SECRET, waitFor } from "./helpers/sfu-client";
+import { recordUdpDestinations, SfuTestClient, TEST_APP_ID, TEST_APP_SECRET, waitFor } from "./helpers/sfu-client";
 
 /** Long enough for packets already in flight on loopback to land. */
 const SETTLE_MS = 300;
@@ -18,17 +17,10 @@ describe("local SFU media", () => {
   let sfu: LocalSfu;
   const clients: SfuTestClient[] = [];
   /** The destination of every UDP datagram this process sent (the SFU's and the test clients'). */
-  const destinations = new Set<string>();
+  let destinations: Set<string>;
 
   beforeEach(async () => {
-    destinations.clear();
-    const send = dgram.Socket.prototype.send;
-    vi.spyOn(dgram.Socket.prototype, "send").mockImplementation(function (this: dgram.Socket, ...args: any[]) {
-      // send(msg, [offset, length,] port, address, callback?): the address is the first string after the message.
-      const address = args.slice(1).find((arg) => typeof arg === "string");
-      if (address) destinations.add(address);
-      return (send as (...sendArgs: any[]) => void).apply(this, args);
-    });
+    destinations = recordUdpDestinations();
     sfu = await startLocalSfu({ port: 0, appId: TEST_APP_ID, appSecret: TEST_APP_SECRET });
   });
 

@@ -15,8 +15,8 @@ if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
   throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
 }
 
-/** Headless, with fake camera and microphone granted without a prompt. */
-export function launchChromium(): Promise<Browser> {
+/** Headless, with fake camera and microphone granted without a prompt; `extraArgs` are added to its flags. */
+export function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
     args: [
@@ -26,6 +26,7 @@ export function launchChromium(): Promise<Browser> {
       "--disable-background-networking",
       "--use-fake-ui-for-media-stream",
       "--use-fake-device-for-media-stream",
+      ...extraArgs,
     ],
   });
 }

@@ -5,6 +5,8 @@
  * by answering the SFU's offer through `renegotiate`. It sends a synthetic
  * VP8 stream (the SFU forwards packets, it never decodes them).
  */
+import dgram from "node:dgram";
+import { vi } from "vitest";
 import {
   MediaStreamTrack,
   PictureLossIndication,
@@ -35,6 +37,22 @@ export async function callSfu(
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   return { status: response.status, body: await response.json() };
+}
+
+/**
+ * Records the destination address of every UDP datagram this process sends
+ * from now on (the local SFU's and werift clients'); undo with `vi.restoreAllMocks()`.
+ */
+export function recordUdpDestinations(): Set<string> {
+  const destinations = new Set<string>();
+  const send = dgram.Socket.prototype.send;
+  vi.spyOn(dgram.Socket.prototype, "send").mockImplementation(function (this: dgram.Socket, ...args: any[]) {
+    // send(msg, [offset, length,] port, address, callback?): the address is the first string after the message.
+    const address = args.slice(1).find((arg) => typeof arg === "string");
+    if (address) destinations.add(address);
+    return (send as (...sendArgs: any[]) => void).apply(this, args);
+  });
+  return destinations;
 }
 
 /** Resolves once `condition` holds, polling; rejects after `timeoutMs` with `what`. */

@@ -1,0 +1,134 @@
+/**
+ * Headless Chromium through the local SFU, the way MeetTime's pages will
+ * use it: one page publishes its (fake) camera and microphone, another
+ * pulls both, and shows moving video and receives audio, while the SFU
+ * sends nothing off loopback. The pages reach the Connection API through
+ * the test (as they will through the worker).
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { CHROMIUM_LOOPBACK_FLAGS } from "../../sfu/loopback.mjs";
+import { type LocalSfu, startLocalSfu } from "../../sfu/server.mjs";
+import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "../e2e/helpers/chromium";
+import { callSfu, recordUdpDestinations, TEST_APP_ID, TEST_APP_SECRET } from "./helpers/sfu-client";
+
+type Browser = Awaited<ReturnType<typeof launchChromium>>;
+
+describe.skipIf(!browserAvailable)("local SFU with Chromium", () => {
+  let sfu: LocalSfu;
+  let browser: Browser;
+  let pages: TestPages;
+
+  /** Where the SFU sent UDP datagrams (Chromium's own sends are not in this process). */
+  let destinations: Set<string>;
+
+  beforeAll(async () => {
+    destinations = recordUdpDestinations();
+    sfu = await startLocalSfu({ port: 0, appId: TEST_APP_ID, appSecret: TEST_APP_SECRET });
+    browser = await launchChromium(CHROMIUM_LOOPBACK_FLAGS);
+    pages = await serveTestPages({ "/": { type: "text/html", body: "<!doctype html><title>sfu</title>" } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    pages?.close();
+    await sfu?.close();
+    vi.restoreAllMocks();
+  });
+
+  async function openPage() {
+    const page = await browser.newPage();
+    await page.exposeFunction("callSfu", (method: string, path: string, body?: unknown) =>
+      callSfu(sfu.url, method, path, body),
+    );
+    await page.goto(pages.origin);
+    return page;
+  }
+
+  it("carries a camera and a microphone from one page to another", { timeout: 60_000 }, async () => {
+    const publisherPage = await openPage();
+    const subscriberPage = await openPage();
+    const publisherSession = (await callSfu(sfu.url, "POST", "sessions/new")).body.sessionId as string;
+    const subscriberSession = (await callSfu(sfu.url, "POST", "sessions/new")).body.sessionId as string;
+
+    const published = await publisherPage.evaluate(async (sessionId) => {
+      const call = (window as any).callSfu as (m: string, p: string, b?: unknown) => Promise<{ body: any }>;
+      const peer = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+      (window as any).peer = peer;
+      const stream = await navigator.mediaDevices.getUserMedia({
+        audio: true,
+        video: { width: 320, height: 240, frameRate: 15 },
+      });
+      const transceivers = stream.getTracks().map((track) => peer.addTransceiver(track, { direction: "sendonly" }));
+      await peer.setLocalDescription(await peer.createOffer());
+      const tracks = transceivers.map((transceiver) => ({
+        location: "local",
+        mid: transceiver.mid,
+        trackName: `${transceiver.sender.track?.kind}-track`,
+      }));
+      const answer = await call("POST", `sessions/${sessionId}/tracks/new`, {
+        sessionDescription: { type: "offer", sdp: peer.localDescription?.sdp },
+        tracks,
+      });
+      await peer.setRemoteDescription(answer.body.sessionDescription);
+      return answer.body.tracks as { trackName: string; errorCode?: string }[];
+    }, publisherSession);
+    expect(published.map((track) => [track.trackName, track.errorCode])).toEqual([
+      ["audio-track", undefined],
+      ["video-track", undefined],
+    ]);
+
+    await subscriberPage.evaluate(
+      async ({ sessionId, publisherSessionId }) => {
+        const call = (window as any).callSfu as (m: string, p: string, b?: unknown) => Promise<{ body: any }>;
+        const peer = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+        (window as any).peer = peer;
+        peer.ontrack = (event) => {
+          if (event.track.kind !== "video") return;
+          const video = document.createElement("video");
+          video.muted = true;
+          video.autoplay = true;
+          video.srcObject = new MediaStream([event.track]);
+          document.body.append(video);
+        };
+        const pulled = await call("POST", `sessions/${sessionId}/tracks/new`, {
+          tracks: ["audio-track", "video-track"].map((trackName) => ({
+            location: "remote",
+            sessionId: publisherSessionId,
+            trackName,
+          })),
+        });
+        await peer.setRemoteDescription(pulled.body.sessionDescription);
+        await peer.setLocalDescription(await peer.createAnswer());
+        await call("PUT", `sessions/${sessionId}/renegotiate`, {
+          sessionDescription: { type: "answer", sdp: peer.localDescription?.sdp },
+        });
+      },
+      { sessionId: subscriberSession, publisherSessionId: publisherSession },
+    );
+
+    // Moving video: frames decoded and playback time advancing.
+    await subscriberPage.waitForFunction(
+      () => {
+        const video = document.querySelector("video");
+        return !!video && video.videoWidth > 0 && video.currentTime > 0.5;
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+    const audioPackets = await subscriberPage.waitForFunction(
+      async () => {
+        const stats = await ((window as any).peer as RTCPeerConnection).getStats();
+        for (const report of stats.values()) {
+          if (report.type === "inbound-rtp" && report.kind === "audio" && report.packetsReceived > 10) {
+            return report.packetsReceived;
+          }
+        }
+        return false;
+      },
+      undefined,
+      { timeout: 20_000 },
+    );
+    expect(await audioPackets.jsonValue()).toBeGreaterThan(10);
+    // Chromium also checks from its LAN address: the SFU must have refused to answer there.
+    expect([...destinations].filter((address) => !address.startsWith("127."))).toEqual([]);
+  });
+});
