@@ -6,6 +6,7 @@
  * the test (as they will through the worker).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { publishCameraInPage, pullTracksInPage } from "../../scripts/lib/sfu-page.mjs";
 import { CHROMIUM_LOOPBACK_FLAGS } from "../../sfu/loopback.mjs";
 import { type LocalSfu, startLocalSfu } from "../../sfu/server.mjs";
 import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "../e2e/helpers/chromium";
@@ -49,66 +50,24 @@ describe.skipIf(!browserAvailable)("local SFU with Chromium", () => {
     const publisherSession = (await callSfu(sfu.url, "POST", "sessions/new")).body.sessionId as string;
     const subscriberSession = (await callSfu(sfu.url, "POST", "sessions/new")).body.sessionId as string;
 
-    const published = await publisherPage.evaluate(async (sessionId) => {
-      const call = (window as any).callSfu as (m: string, p: string, b?: unknown) => Promise<{ body: any }>;
-      const peer = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
-      (window as any).peer = peer;
-      const stream = await navigator.mediaDevices.getUserMedia({
-        audio: true,
-        video: { width: 320, height: 240, frameRate: 15 },
-      });
-      const transceivers = stream.getTracks().map((track) => peer.addTransceiver(track, { direction: "sendonly" }));
-      await peer.setLocalDescription(await peer.createOffer());
-      const tracks = transceivers.map((transceiver) => ({
-        location: "local",
-        mid: transceiver.mid,
-        trackName: `${transceiver.sender.track?.kind}-track`,
-      }));
-      const answer = await call("POST", `sessions/${sessionId}/tracks/new`, {
-        sessionDescription: { type: "offer", sdp: peer.localDescription?.sdp },
-        tracks,
-      });
-      await peer.setRemoteDescription(answer.body.sessionDescription);
-      return answer.body.tracks as { trackName: string; errorCode?: string }[];
-    }, publisherSession);
+    const published = await publisherPage.evaluate(publishCameraInPage, {
+      sessionId: publisherSession,
+      prefix: "publisher",
+    });
     expect(published.map((track) => [track.trackName, track.errorCode])).toEqual([
-      ["audio-track", undefined],
-      ["video-track", undefined],
+      ["publisher-audio", undefined],
+      ["publisher-video", undefined],
     ]);
 
-    await subscriberPage.evaluate(
-      async ({ sessionId, publisherSessionId }) => {
-        const call = (window as any).callSfu as (m: string, p: string, b?: unknown) => Promise<{ body: any }>;
-        const peer = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
-        (window as any).peer = peer;
-        peer.ontrack = (event) => {
-          if (event.track.kind !== "video") return;
-          const video = document.createElement("video");
-          video.muted = true;
-          video.autoplay = true;
-          video.srcObject = new MediaStream([event.track]);
-          document.body.append(video);
-        };
-        const pulled = await call("POST", `sessions/${sessionId}/tracks/new`, {
-          tracks: ["audio-track", "video-track"].map((trackName) => ({
-            location: "remote",
-            sessionId: publisherSessionId,
-            trackName,
-          })),
-        });
-        await peer.setRemoteDescription(pulled.body.sessionDescription);
-        await peer.setLocalDescription(await peer.createAnswer());
-        await call("PUT", `sessions/${sessionId}/renegotiate`, {
-          sessionDescription: { type: "answer", sdp: peer.localDescription?.sdp },
-        });
-      },
-      { sessionId: subscriberSession, publisherSessionId: publisherSession },
-    );
+    await subscriberPage.evaluate(pullTracksInPage, {
+      sessionId: subscriberSession,
+      tracks: published.map((track) => ({ sessionId: publisherSession, trackName: track.trackName })),
+    });
 
     // Moving video: frames decoded and playback time advancing.
     await subscriberPage.waitForFunction(
       () => {
-        const video = document.querySelector("video");
+        const video = document.querySelector<HTMLVideoElement>('video[data-track="publisher-video"]');
         return !!video && video.videoWidth > 0 && video.currentTime > 0.5;
       },
       undefined,
