@@ -67,15 +67,14 @@ export class PublicationRegistry {
   }
 }
 
-/** RTCP payload-specific feedback format of a Full Intra Request (RFC 5104; werift does not export its class). */
-const FIR_FORMAT = 4;
-
 /** The smallest thing werift must accept as an SDP before it is parsed. */
 const SDP_START = /^v=0\r?\n/;
 
 export class SfuSession {
   /** @type {Map<string, Publication | Subscription>} by mid */
   #tracks = new Map();
+  /** @type {WeakSet<object>} transports whose RTCP is watched for keyframe requests */
+  #watchedTransports = new WeakSet();
   /** Negotiations run one at a time per session, as one browser's would. */
   #queue = Promise.resolve();
 
@@ -89,9 +88,10 @@ export class SfuSession {
     this.registry = registry;
     this.onRefusedSend = onRefusedSend;
     this.peer = new RTCPeerConnection(loopbackPeerConfig());
+    // No withdrawal on "failed": werift reports it for a connect attempt that a renegotiation
+    // interrupted, then "connected". Tracks end by tracks/close (the worker's job) or close().
     this.peer.connectionStateChange.subscribe((state) => {
       if (state === "connected") this.#requestAwaitedKeyframes();
-      if (state === "failed" || state === "closed") this.#closeAllTracks();
     });
   }
 
@@ -209,6 +209,7 @@ export class SfuSession {
       throw new SfuError(400, "invalid_sdp", "There is no SFU offer to answer");
     }
     await this.#applyRemote(description, "answer");
+    this.#watchKeyframeRequests();
     if (this.peer.connectionState === "connected") this.#requestAwaitedKeyframes();
     return {};
   }
@@ -330,15 +331,38 @@ export class SfuSession {
       closed: false,
       awaitingKeyframe: true,
     };
-    transceiver.sender.onRtcp.subscribe((packet) => {
-      if (subscription.closed || !(packet instanceof RtcpPayloadSpecificFeedback)) return;
-      const feedback = packet.feedback;
-      if (feedback.count === PictureLossIndication.count || feedback.count === FIR_FORMAT) {
-        requestKeyframe(publication);
-      }
-    });
     publication.subscribers.add(subscription);
     this.#tracks.set(mid, subscription);
+  }
+
+  /**
+   * Passes subscribers' keyframe requests (PLI, FIR) to the publishers. Read
+   * on the transport, not the sender: werift routes a PLI by its sender SSRC
+   * first, and a browser that also publishes signs it with one of its own
+   * streams' SSRC, which lands it on the receiver of that stream.
+   */
+  #watchKeyframeRequests() {
+    for (const transceiver of this.peer.getTransceivers()) {
+      const transport = transceiver.dtlsTransport;
+      if (!transport || this.#watchedTransports.has(transport)) continue;
+      this.#watchedTransports.add(transport);
+      transport.onRtcp.subscribe((packet) => {
+        if (!(packet instanceof RtcpPayloadSpecificFeedback)) return;
+        const feedback = packet.feedback;
+        if (feedback.count === PictureLossIndication.count) this.#keyframeRequested(feedback.mediaSsrc);
+        // A Full Intra Request names its streams in entries (werift does not export its class).
+        if ("fir" in feedback) for (const entry of feedback.fir) this.#keyframeRequested(entry.ssrc);
+      });
+    }
+  }
+
+  /** @param {number} ssrc what the SFU sends on a subscription */
+  #keyframeRequested(ssrc) {
+    for (const track of this.#tracks.values()) {
+      if (track.location === "remote" && !track.closed && track.transceiver.sender.ssrc === ssrc) {
+        requestKeyframe(track.publication);
+      }
+    }
   }
 
   /** One PLI per new subscriber, once its link is up: enough for its first frame. */

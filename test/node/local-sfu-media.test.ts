@@ -73,6 +73,20 @@ describe("local SFU media", () => {
     await waitFor("RTP at the late subscriber", () => (late.received.get(lateMid) ?? 0) >= 5);
   });
 
+  it("passes a subscriber's keyframe request to the publisher, signed with the subscriber's own stream", async () => {
+    const publisher = await client();
+    const subscriber = await client();
+    await publisher.publishVideo("camera");
+    await subscriber.publishVideo("subscriber-camera");
+    const mid = await subscriber.pull(publisher.sessionId, "camera");
+    await waitFor("RTP at the subscriber", () => (subscriber.received.get(mid) ?? 0) >= 5);
+    await waitFor("the keyframe request on connecting", () => publisher.pliReceived >= 1);
+    const pliBefore = publisher.pliReceived;
+
+    await subscriber.requestKeyframe(mid);
+    await waitFor("the subscriber's keyframe request at the publisher", () => publisher.pliReceived > pliBefore);
+  });
+
   it("stops delivery when the subscriber closes its pulled track", async () => {
     const publisher = await client();
     const subscriber = await client();

@@ -150,6 +150,19 @@ export class SfuTestClient {
     return answer.body.tracks[0].mid;
   }
 
+  /**
+   * Asks for a keyframe on the pulled track `mid` with a PLI signed, as
+   * Chromium signs it, with the SSRC of a stream this client publishes.
+   */
+  async requestKeyframe(mid: string): Promise<void> {
+    const pulled = this.peer.getTransceivers().find((transceiver) => transceiver.mid === mid);
+    const published = this.peer.getTransceivers().find((transceiver) => transceiver.direction === "sendonly");
+    const mediaSsrc = pulled?.receiver.track.ssrc;
+    if (!pulled || !published || mediaSsrc === undefined) throw new Error("needs a published track and RTP on mid");
+    const feedback = new PictureLossIndication({ senderSsrc: published.sender.ssrc, mediaSsrc });
+    await pulled.dtlsTransport.sendRtcp([new RtcpPayloadSpecificFeedback({ feedback })]);
+  }
+
   async close(): Promise<void> {
     for (const timer of this.#timers) clearInterval(timer);
     await this.peer.close();
