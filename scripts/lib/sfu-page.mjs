@@ -59,7 +59,8 @@ export async function pullTracksInPage({ sessionId, tracks }) {
   page.peer = peer;
   page.pullStartedAt ??= {};
   /** @type {Map<string, string>} trackName by mid */
-  const names = (page.trackNamesByMid ??= new Map());
+  page.trackNamesByMid ??= new Map();
+  const names = page.trackNamesByMid;
   if (!page.showsVideo) {
     page.showsVideo = true;
     peer.addEventListener("track", (event) => {
