@@ -1,9 +1,10 @@
 /**
  * Headless Chromium through the local SFU, the way MeetTime's pages will
- * use it: one page publishes its (fake) camera and microphone, another
- * pulls both, and shows moving video and receives audio, while the SFU
- * sends nothing off loopback. The pages reach the Connection API through
- * the test (as they will through the worker).
+ * use it: two pages publish their (fake) camera and microphone on one peer
+ * connection each and pull the other's, and each shows moving video and
+ * receives audio, while the SFU sends nothing off loopback. The pages
+ * reach the Connection API through the test (as they will through the
+ * worker).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { publishCameraInPage, pullTracksInPage } from "../../scripts/lib/sfu-page.mjs";
@@ -44,36 +45,17 @@ describe.skipIf(!browserAvailable)("local SFU with Chromium", () => {
     return page;
   }
 
-  it("carries a camera and a microphone from one page to another", { timeout: 60_000 }, async () => {
-    const publisherPage = await openPage();
-    const subscriberPage = await openPage();
-    const publisherSession = (await callSfu(sfu.url, "POST", "sessions/new")).body.sessionId as string;
-    const subscriberSession = (await callSfu(sfu.url, "POST", "sessions/new")).body.sessionId as string;
-
-    const published = await publisherPage.evaluate(publishCameraInPage, {
-      sessionId: publisherSession,
-      prefix: "publisher",
-    });
-    expect(published.map((track) => [track.trackName, track.errorCode])).toEqual([
-      ["publisher-audio", undefined],
-      ["publisher-video", undefined],
-    ]);
-
-    await subscriberPage.evaluate(pullTracksInPage, {
-      sessionId: subscriberSession,
-      tracks: published.map((track) => ({ sessionId: publisherSession, trackName: track.trackName })),
-    });
-
-    // Moving video: frames decoded and playback time advancing.
-    await subscriberPage.waitForFunction(
-      () => {
-        const video = document.querySelector<HTMLVideoElement>('video[data-track="publisher-video"]');
+  /** Resolves once `page` plays `trackName`'s video (frames decoded, time advancing) and receives audio. */
+  async function seesAndHears(page: Awaited<ReturnType<typeof openPage>>, trackName: string) {
+    await page.waitForFunction(
+      (name) => {
+        const video = document.querySelector<HTMLVideoElement>(`video[data-track="${name}"]`);
         return !!video && video.videoWidth > 0 && video.currentTime > 0.5;
       },
-      undefined,
+      trackName,
       { timeout: 20_000 },
     );
-    const audioPackets = await subscriberPage.waitForFunction(
+    const audioPackets = await page.waitForFunction(
       async () => {
         const stats = await ((window as any).peer as RTCPeerConnection).getStats();
         for (const report of stats.values()) {
@@ -87,6 +69,35 @@ describe.skipIf(!browserAvailable)("local SFU with Chromium", () => {
       { timeout: 20_000 },
     );
     expect(await audioPackets.jsonValue()).toBeGreaterThan(10);
+  }
+
+  it("carries two pages' cameras and microphones to each other", { timeout: 60_000 }, async () => {
+    const people = await Promise.all(
+      ["alice", "bob"].map(async (prefix) => {
+        const page = await openPage();
+        const sessionId = (await callSfu(sfu.url, "POST", "sessions/new")).body.sessionId as string;
+        const tracks = await page.evaluate(publishCameraInPage, { sessionId, prefix });
+        return { prefix, page, sessionId, tracks };
+      }),
+    );
+    for (const { prefix, tracks } of people) {
+      expect(tracks.map((track) => [track.trackName, track.errorCode])).toEqual([
+        [`${prefix}-audio`, undefined],
+        [`${prefix}-video`, undefined],
+      ]);
+    }
+    const [alice, bob] = people as [(typeof people)[number], (typeof people)[number]];
+    for (const [viewer, other] of [
+      [alice, bob],
+      [bob, alice],
+    ] as const) {
+      await viewer.page.evaluate(pullTracksInPage, {
+        sessionId: viewer.sessionId,
+        tracks: other.tracks.map((track) => ({ sessionId: other.sessionId, trackName: track.trackName })),
+      });
+    }
+    await seesAndHears(alice.page, "bob-video");
+    await seesAndHears(bob.page, "alice-video");
     // Chromium also checks from its LAN address: the SFU must have refused to answer there.
     expect([...destinations].filter((address) => !address.startsWith("127."))).toEqual([]);
   });
