@@ -16,8 +16,8 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { chromium } from "playwright-core";
 import { CHROMIUM_LOOPBACK_FLAGS } from "../../sfu/loopback.mjs";
+import { launchChromium } from "../lib/chromium.mjs";
 import { ROOT } from "../lib/dev-server.mjs";
 import { publishCameraInPage, pullTracksInPage } from "../lib/sfu-page.mjs";
 
@@ -64,18 +64,7 @@ async function callSfu(method, path, body) {
   return { status: response.status, body: await response.json() };
 }
 
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    ...CHROMIUM_LOOPBACK_FLAGS,
-  ],
-});
+const browser = await launchChromium(CHROMIUM_LOOPBACK_FLAGS);
 const pageServer = createServer((_request, response) => response.end("<!doctype html><title>bench</title>"));
 await new Promise((resolve) => pageServer.listen(0, "127.0.0.1", () => resolve(undefined)));
 const pageAddress = pageServer.address();
