@@ -59,7 +59,13 @@ export function keepLoopbackCandidates(sdp) {
     .join("\r\n");
 }
 
-/** @typedef {{ send: (data: Buffer, address?: [string, number]) => Promise<void> }} DatagramTransport */
+/**
+ * The UDP socket wrapper werift keeps on each ICE connection's protocols (not in its public types).
+ * @typedef {{
+ *   send: (data: Buffer, address?: [string, number]) => Promise<void>,
+ *   onData?: (data: Buffer, address: [string, number]) => void,
+ * }} DatagramTransport
+ */
 
 /**
  * Wraps `transport.send` so that a datagram for a non-loopback address is
@@ -84,21 +90,28 @@ export function guardTransport(transport, onRefused) {
 const GUARDED = new WeakSet();
 
 /**
+ * Every UDP socket wrapper a peer connection has opened so far (werift
+ * opens them when it gathers, on a local description).
+ * @param {import("werift").RTCPeerConnection} peer
+ * @returns {DatagramTransport[]}
+ */
+export function peerDatagramTransports(peer) {
+  return peer.iceTransports.flatMap((iceTransport) => {
+    const { protocols } = /** @type {{ protocols: { transport?: DatagramTransport }[] }} */ (
+      /** @type {unknown} */ (iceTransport.connection)
+    );
+    return protocols.flatMap((protocol) => (protocol.transport ? [protocol.transport] : []));
+  });
+}
+
+/**
  * Guards every UDP socket a peer connection has opened so far (call it
- * after each local description: that is when werift gathers).
+ * after each local description).
  * @param {import("werift").RTCPeerConnection} peer
  * @param {(address: string) => void} onRefused
  */
 export function guardPeerSends(peer, onRefused) {
-  for (const iceTransport of peer.iceTransports) {
-    // werift keeps its sockets on the ICE connection's protocols; not in its public types.
-    const protocols = /** @type {{ protocols: { transport?: DatagramTransport }[] }} */ (
-      /** @type {unknown} */ (iceTransport.connection)
-    ).protocols;
-    for (const protocol of protocols) {
-      if (protocol.transport) guardTransport(protocol.transport, onRefused);
-    }
-  }
+  for (const transport of peerDatagramTransports(peer)) guardTransport(transport, onRefused);
 }
 
 /**

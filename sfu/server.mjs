@@ -19,6 +19,11 @@ import { PublicationRegistry, SfuError, SfuSession } from "./session.mjs";
 export const DEFAULT_SFU_PORT = 8790;
 export const DEFAULT_SFU_APP_ID = "local-sfu-app";
 export const DEFAULT_SFU_APP_SECRET = "local-sfu-secret";
+/**
+ * A session whose client has sent nothing (browsers send consent checks every few seconds) for this
+ * long is closed, as Cloudflare expires sessions: pages reloaded all day would otherwise pile up.
+ */
+export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30_000;
 /** Bodies larger than this are refused: a few dozen tracks' SDP is far smaller. */
 const MAX_BODY_BYTES = 1_000_000;
 
@@ -46,7 +51,7 @@ const closeTracksSchema = z.object({
 });
 
 /**
- * @typedef {{ port?: number, appId?: string, appSecret?: string }} LocalSfuOptions
+ * @typedef {{ port?: number, appId?: string, appSecret?: string, sessionIdleTimeoutMs?: number }} LocalSfuOptions
  * @typedef {{
  *   url: string,
  *   close: () => Promise<void>,
@@ -56,20 +61,23 @@ const closeTracksSchema = z.object({
 
 /**
  * Starts the local SFU on 127.0.0.1. `url` is the API base to use as
- * `SFU_API_BASE_URL` (it ends in `/v1`, like Cloudflare's).
+ * `SFU_API_BASE_URL` (it ends in `/v1`, like Cloudflare's); `refusedSends()`
+ * lists the non-loopback addresses its sockets refused to send to.
  *
  * @example
  * const sfu = await startLocalSfu({ port: 0, appId: "app", appSecret: "secret" });
  * await fetch(`${sfu.url}/apps/app/sessions/new`, { method: "POST", headers: { authorization: "Bearer secret" } });
  * await sfu.close();
  *
- * @param {LocalSfuOptions} [options] port 0 picks a free one
+ * @param {LocalSfuOptions} [options] port 0 picks a free one; sessionIdleTimeoutMs [30 s]: a session
+ *   whose client has been silent that long is closed (later calls on it are 404)
  * @returns {Promise<LocalSfu>}
  */
 export async function startLocalSfu({
   port = DEFAULT_SFU_PORT,
   appId = DEFAULT_SFU_APP_ID,
   appSecret = DEFAULT_SFU_APP_SECRET,
+  sessionIdleTimeoutMs = DEFAULT_SESSION_IDLE_TIMEOUT_MS,
 } = {}) {
   /** @type {Map<string, SfuSession>} */
   const sessions = new Map();
@@ -176,6 +184,21 @@ export async function startLocalSfu({
     server.once("error", reject);
     server.listen(port, LOOPBACK_ADDRESS, () => resolve(undefined));
   });
+  // Only sessions that have heard from their client can fall silent: one created without an
+  // offer, waiting for its first tracks, stays.
+  const reaper = setInterval(
+    () => {
+      const now = Date.now();
+      for (const [id, session] of sessions) {
+        if (session.lastHeardAt === undefined || now - session.lastHeardAt < sessionIdleTimeoutMs) continue;
+        sessions.delete(id);
+        void session.close();
+      }
+    },
+    Math.min(10_000, sessionIdleTimeoutMs / 4),
+  );
+  reaper.unref();
+
   const address = server.address();
   const boundPort = typeof address === "object" && address ? address.port : port;
 
@@ -183,6 +206,7 @@ export async function startLocalSfu({
     url: `http://${LOOPBACK_ADDRESS}:${boundPort}/v1`,
     refusedSends: () => refused,
     close: async () => {
+      clearInterval(reaper);
       server.closeAllConnections();
       await new Promise((resolve) => server.close(() => resolve(undefined)));
       await Promise.all([...sessions.values()].map((session) => session.close()));

@@ -8,7 +8,7 @@
  * answers through `renegotiate`).
  */
 import { PictureLossIndication, RTCPeerConnection, RtcpPayloadSpecificFeedback } from "werift";
-import { guardPeerSends, keepLoopbackCandidates, loopbackPeerConfig } from "./loopback.mjs";
+import { guardPeerSends, keepLoopbackCandidates, loopbackPeerConfig, peerDatagramTransports } from "./loopback.mjs";
 
 /** An expected refusal, answered as `{ errorCode, errorDescription }` with `status`. */
 export class SfuError extends Error {
@@ -73,6 +73,10 @@ const SDP_START = /^v=0\r?\n/;
 export class SfuSession {
   /** @type {Map<string, Publication | Subscription>} by mid */
   #tracks = new Map();
+  /** @type {number | undefined} when the client last sent anything (Date.now()); undefined until it has */
+  lastHeardAt;
+  /** @type {WeakSet<object>} sockets whose inbound datagrams update lastHeardAt */
+  #heardSockets = new WeakSet();
   /** @type {WeakSet<object>} transports whose RTCP is watched for keyframe requests */
   #watchedTransports = new WeakSet();
   /** Negotiations run one at a time per session, as one browser's would. */
@@ -277,9 +281,23 @@ export class SfuSession {
    */
   #localDescription() {
     guardPeerSends(this.peer, this.onRefusedSend);
+    this.#listenForClient();
     const description = this.peer.localDescription;
     if (!description) throw new Error("no local description after setLocalDescription");
     return { type: description.type === "offer" ? "offer" : "answer", sdp: description.sdp };
+  }
+
+  /** Notes every datagram the client sends (STUN consent checks, RTCP, media): silence means it is gone. */
+  #listenForClient() {
+    for (const socket of peerDatagramTransports(this.peer)) {
+      if (this.#heardSockets.has(socket)) continue;
+      this.#heardSockets.add(socket);
+      const onData = socket.onData;
+      socket.onData = (data, address) => {
+        this.lastHeardAt = Date.now();
+        onData?.(data, address);
+      };
+    }
   }
 
   /**

@@ -120,6 +120,42 @@ describe("local SFU media", () => {
   });
 });
 
+describe("local SFU session expiry", () => {
+  it("closes a session whose client went silent, withdrawing its tracks from their subscribers", async () => {
+    const sfu = await startLocalSfu({
+      port: 0,
+      appId: TEST_APP_ID,
+      appSecret: TEST_APP_SECRET,
+      sessionIdleTimeoutMs: 1000,
+    });
+    const publisher = await SfuTestClient.connect(sfu.url);
+    const subscriber = await SfuTestClient.connect(sfu.url);
+    try {
+      await publisher.publishVideo("camera");
+      // Publishing too, the subscriber keeps talking to the SFU (a werift client is otherwise quiet for seconds).
+      await subscriber.publishVideo("subscriber-camera");
+      const mid = await subscriber.pull(publisher.sessionId, "camera");
+      await waitFor("RTP at the subscriber", () => (subscriber.received.get(mid) ?? 0) >= 5);
+
+      await publisher.close();
+      // Closed, the client no longer sends: within a few idle timeouts its session is gone.
+      let publisherState = await publisher.call("GET", "");
+      for (const deadline = Date.now() + 5000; publisherState.status !== 404 && Date.now() < deadline; ) {
+        await sleep(100);
+        publisherState = await publisher.call("GET", "");
+      }
+      expect(publisherState.status).toBe(404);
+      const subscriberState = await subscriber.call("GET", "");
+      expect(subscriberState.status).toBe(200);
+      const pulled = subscriberState.body.tracks.find((track: { mid: string }) => track.mid === mid);
+      expect(pulled.status).toBe("inactive");
+    } finally {
+      await subscriber.close();
+      await sfu.close();
+    }
+  });
+});
+
 describe("local SFU loopback guard", () => {
   it("refuses a datagram for a non-loopback address and sends one for loopback", async () => {
     const sent: string[] = [];
