@@ -6,29 +6,14 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type Browser, chromium } from "playwright-core";
-
-const CHROMIUM = "/usr/bin/chromium";
+import { CHROMIUM_PATH as CHROMIUM, launchChromium } from "../../../scripts/lib/chromium.mjs";
 
 export const browserAvailable = existsSync(CHROMIUM);
 if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
   throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
 }
 
-/** Headless, with fake camera and microphone granted without a prompt. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--use-fake-ui-for-media-stream",
-      "--use-fake-device-for-media-stream",
-    ],
-  });
-}
+export { launchChromium };
 
 /** A test page served from 127.0.0.1 (a secure context, so getUserMedia is allowed). */
 export interface TestPages {

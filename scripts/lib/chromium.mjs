@@ -1,0 +1,28 @@
+// @ts-check
+/**
+ * Launches Debian's Chromium through playwright-core (whose own browser
+ * download cannot work here): headless, with a fake camera and microphone
+ * granted without a prompt. Shared by the browser tests and the benchmarks.
+ */
+import { chromium } from "playwright-core";
+
+export const CHROMIUM_PATH = "/usr/bin/chromium";
+
+/**
+ * @param {readonly string[]} [extraArgs] added to the flags
+ * @returns {Promise<import("playwright-core").Browser>}
+ */
+export function launchChromium(extraArgs = []) {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      ...extraArgs,
+    ],
+  });
+}
