@@ -70,14 +70,14 @@ export class MeetTime {
   }
 
   /**
-   * `POST /api/meetings`: the meeting, the host's token and participant, and the host's ICE servers.
+   * `POST /api/meetings/create` (the path a Cloudflare Access application can guard on its own): the meeting, the host's token and participant, and the host's ICE servers.
    * A server that restricts creation answers `UNAUTHORIZED` without a create key (or, behind
    * Cloudflare Access, without the Access sign-in the browser's cookie carries).
    * @example await mt.createMeeting({ title: "Sync", hostName: "Ada", scheduledAt: new Date() }, { createKey })
    */
   createMeeting(input: CreateMeetingInput, options: CreateMeetingOptions = {}): Promise<CreateMeetingResult> {
     const body = { ...input, scheduledAt: isoDateTime(input.scheduledAt) };
-    return this.request("POST", "/api/meetings", { body, token: options.createKey ?? this.#createKey });
+    return this.request("POST", "/api/meetings/create", { body, token: options.createKey ?? this.#createKey });
   }
 
   /** `POST /api/meetings/join`: redeems an invite (once) for a seat and its session token. */
