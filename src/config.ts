@@ -7,6 +7,7 @@ import { z } from "zod";
 import type { Env } from "./env";
 import { AppError } from "./errors";
 import { DEFAULT_STUN_URLS, DEFAULT_TURN_API_BASE_URL, type IceConfig, type TurnProvider } from "./ice/ice-servers";
+import { redactSecrets } from "./log";
 
 const MIN_SECRET_BYTES = 32;
 /** Contract 1.2: a create key has at least 32 characters. */
@@ -167,6 +168,7 @@ function createAccess(
   audience: string | undefined,
 ): CreateAccessConfig {
   const listed = splitList(keyList);
+  redactSecrets(listed);
   const keys = listed.filter((key) => key.length >= MIN_CREATE_KEY_LENGTH);
   const problems: string[] = [];
   if (keys.length < listed.length) {

@@ -7,6 +7,7 @@
  */
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { log } from "../src/log";
 import { inMinutes } from "./helpers/api";
 import { captureLogs } from "./helpers/logs";
 import { type EnvOverrides, fetchWithEnv, uniqueClientIp } from "./helpers/worker-env";
@@ -153,6 +154,14 @@ describe("CREATE_KEYS", () => {
       body: "{not json",
     });
     expect(response.status).toBe(400);
+  });
+
+  it("redacts a configured key from any log field, should code ever log one", async () => {
+    expectCreated(await create(keys, bearer(KEY_A)));
+    const logs = captureLogs();
+    log("info", "test.careless", { note: `sent ${KEY_B} by mistake`, other: KEY_A });
+    expect(logs()).toContain("sent [redacted] by mistake");
+    expect(logs()).not.toContain(KEY_A);
   });
 
   it("writes nothing of a key to the logs, right or wrong", async () => {
