@@ -11,7 +11,7 @@
  * dist/ never needs to be committed; under `wrangler dev` the `[build]`
  * command reruns on every change in src/.
  */
-import { appendFileSync, copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, copyFileSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
@@ -22,15 +22,46 @@ const OUT = join(ROOT, "dist/assets");
 const APP_OUT = join(OUT, "app");
 
 /**
- * Static assets are answered without running the worker, so they get their headers here.
- * The app talks only to its own origin (REST and WebSocket); media comes from the camera.
+ * The security headers of src/http/security-headers.ts, read from the source
+ * (bundled on the fly), so static files and the worker's answers cannot drift.
  */
-const HEADERS = `/app/*
-  X-Content-Type-Options: nosniff
-  Referrer-Policy: no-referrer
-  X-Frame-Options: DENY
-  Content-Security-Policy: default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; media-src 'self' blob: mediastream:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'
-`;
+async function securityHeaderValues() {
+  const bundled = await esbuild.build({
+    entryPoints: [join(ROOT, "src/http/security-headers.ts")],
+    bundle: true,
+    format: "esm",
+    platform: "neutral",
+    write: false,
+    logLevel: "warning",
+  });
+  const source = bundled.outputFiles[0]?.text ?? "";
+  return import(`data:text/javascript;base64,${Buffer.from(source).toString("base64")}`);
+}
+
+/** `[[name, value], …]` → the indented lines of a `_headers` rule. */
+const headerLines = (/** @type {Iterable<readonly [string, string]>} */ headers) =>
+  [...headers].map(([name, value]) => `  ${name}: ${value}\n`).join("");
+
+/**
+ * Static assets are answered without running the worker, so they get their headers here: every
+ * file the API's set (HSTS included), the app an HTML document's set and its Content-Security-
+ * Policy. Rules that match one path are merged, so no header appears in two rules.
+ */
+const { API_SECURITY_HEADERS, DOCUMENT_SECURITY_HEADERS, APP_CONTENT_SECURITY_POLICY } = await securityHeaderValues();
+const FRAMING = "X-Frame-Options";
+const HEADERS = `/*
+${headerLines(API_SECURITY_HEADERS.filter((/** @type {[string, string]} */ [name]) => name !== FRAMING))}/app/*
+  ${FRAMING}: DENY
+  Content-Security-Policy: ${APP_CONTENT_SECURITY_POLICY}
+${headerLines(Object.entries(DOCUMENT_SECURITY_HEADERS))}`;
+
+/**
+ * Source maps would publish the app's source: by default they go to dist/sourcemaps/ (for
+ * reading a stack trace), outside the served directory. PUBLIC_SOURCE_MAPS=1 at build time
+ * serves them next to the bundle, linked from it.
+ */
+const PUBLIC_SOURCE_MAPS = ["1", "true"].includes(process.env.PUBLIC_SOURCE_MAPS ?? "");
+const PRIVATE_MAPS_OUT = join(ROOT, "dist/sourcemaps/app");
 
 /** @type {esbuild.BuildOptions} */
 const APP_BUILD = {
@@ -41,7 +72,7 @@ const APP_BUILD = {
   platform: "browser",
   target: "es2022",
   minify: true,
-  sourcemap: "linked",
+  sourcemap: PUBLIC_SOURCE_MAPS ? "linked" : "external",
   legalComments: "none",
   logLevel: "warning",
 };
@@ -53,6 +84,11 @@ copyFileSync(join(WEB, "app.css"), join(APP_OUT, "app.css"));
 writeFileSync(join(OUT, "_headers"), HEADERS);
 
 await esbuild.build(APP_BUILD);
+if (!PUBLIC_SOURCE_MAPS) {
+  rmSync(PRIVATE_MAPS_OUT, { recursive: true, force: true });
+  mkdirSync(PRIVATE_MAPS_OUT, { recursive: true });
+  renameSync(join(APP_OUT, "app.js.map"), join(PRIVATE_MAPS_OUT, "app.js.map"));
+}
 console.log("build-assets: dist/assets/app written");
 
 // ---------------------------------------------------------------- API docs (/docs)
@@ -77,7 +113,7 @@ writeFileSync(join(DOCS_OUT, "init.js"), DOCS_INIT);
 appendFileSync(
   join(OUT, "_headers"),
   `/docs/*
-  X-Content-Type-Options: nosniff
+  ${FRAMING}: SAMEORIGIN
   Cache-Control: public, max-age=3600
 `,
 );

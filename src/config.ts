@@ -7,9 +7,11 @@ import { z } from "zod";
 import type { Env } from "./env";
 import { AppError } from "./errors";
 import { DEFAULT_STUN_URLS, DEFAULT_TURN_API_BASE_URL, type IceConfig, type TurnProvider } from "./ice/ice-servers";
-import { LOG_LEVELS, type LogLevel } from "./log";
+import { LOG_LEVELS, type LogLevel, redactSecrets } from "./log";
 
 const MIN_SECRET_BYTES = 32;
+/** Contract 1.2: a create key has at least 32 characters. */
+export const MIN_CREATE_KEY_LENGTH = 32;
 
 const positiveNumber = (fallback: number) => z.coerce.number().positive().finite().default(fallback);
 const positiveInteger = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -39,6 +41,12 @@ const ConfigSchema = z.object({
   TURN_TTL_SECONDS: positiveInteger(86_400),
   TURN_KEY_ID: z.string().trim().optional(),
   TURN_API_BASE_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_TURN_API_BASE_URL),
+  ACCESS_TEAM_DOMAIN: z
+    .url({ protocol: /^https?$/ })
+    .refine(isAccessTeamDomain, "https://<team>.cloudflareaccess.com (http: only on loopback)")
+    .transform((url) => new URL(url).origin)
+    .optional(),
+  ACCESS_AUD: z.string().trim().optional(),
 });
 
 export interface Config {
@@ -55,10 +63,28 @@ export interface Config {
   logLevel: LogLevel;
   /** STUN and TURN for the `iceServers` of create, join and `ice-servers`. */
   ice: IceConfig;
+  /** Who may create meetings (contract 1.2); see src/auth/create-access.ts. */
+  createAccess: CreateAccessConfig;
+}
+
+export interface CreateAccessConfig {
+  /** True when CREATE_KEYS or Cloudflare Access is set (even half or with only short keys): create needs a credential. */
+  restricted: boolean;
+  /** The CREATE_KEYS of at least 32 characters; shorter ones are never accepted. */
+  keys: string[];
+  /** Cloudflare Access, when both ACCESS_TEAM_DOMAIN and ACCESS_AUD are set. */
+  access: { teamDomain: string; audience: string } | null;
 }
 
 const HOUR_MS = 3_600_000;
 const cache = new WeakMap<object, Config>();
+
+/** An Access team domain: https, or http on a loopback host (tests and local development). */
+function isAccessTeamDomain(value: string): boolean {
+  const url = new URL(value);
+  if (url.protocol === "https:") return true;
+  return ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+}
 
 function longEnoughSecret(secret: string | undefined): string | null {
   return secret && new TextEncoder().encode(secret).byteLength >= MIN_SECRET_BYTES ? secret : null;
@@ -94,6 +120,7 @@ export function loadConfig(env: Env): Config {
       turn: turnProviders(env, vars.TURN_URLS, vars.TURN_KEY_ID, vars.TURN_API_BASE_URL),
       ttlSeconds: vars.TURN_TTL_SECONDS,
     },
+    createAccess: createAccess(env.CREATE_KEYS ?? "", vars.ACCESS_TEAM_DOMAIN, vars.ACCESS_AUD),
   };
   cache.set(env, config);
   return config;
@@ -126,6 +153,44 @@ function turnProviders(env: Env, turnUrls: string[], keyId: string | undefined, 
     );
   }
   return providers;
+}
+
+/**
+ * CREATE_KEYS and Cloudflare Access. Anything set restricts creation, so a
+ * mistake (keys all too short, Access half set) fails closed: it is logged
+ * once, without values, and no one gets in through the broken part.
+ */
+function createAccess(
+  keyList: string,
+  teamDomain: string | undefined,
+  audience: string | undefined,
+): CreateAccessConfig {
+  const listed = splitList(keyList);
+  redactSecrets(listed);
+  const keys = listed.filter((key) => key.length >= MIN_CREATE_KEY_LENGTH);
+  const problems: string[] = [];
+  if (keys.length < listed.length) {
+    problems.push(
+      `${listed.length - keys.length} of CREATE_KEYS shorter than ${MIN_CREATE_KEY_LENGTH} characters (ignored)`,
+    );
+  }
+  if (Boolean(teamDomain) !== Boolean(audience)) {
+    problems.push(teamDomain ? "ACCESS_AUD (ACCESS_TEAM_DOMAIN is set)" : "ACCESS_TEAM_DOMAIN (ACCESS_AUD is set)");
+  }
+  if (problems.length > 0) {
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "config.create_access_incomplete",
+        message: `Who may create meetings is misconfigured: ${problems.join("; ")}. Creation accepts only the credentials that are complete.`,
+      }),
+    );
+  }
+  return {
+    restricted: listed.length > 0 || Boolean(teamDomain) || Boolean(audience),
+    keys,
+    access: teamDomain && audience ? { teamDomain, audience } : null,
+  };
 }
 
 /**

@@ -33,4 +33,10 @@ export interface Env {
   TURN_KEY_API_TOKEN?: string;
   /** Base URL of Cloudflare's Realtime API [https://rtc.live.cloudflare.com]; tests point it at a stub. */
   TURN_API_BASE_URL?: string;
+  /** Who may create meetings (contract 1.2): comma-separated bearer keys of at least 32 characters (a secret). */
+  CREATE_KEYS?: string;
+  /** Cloudflare Access team domain, `https://<team>.cloudflareaccess.com`; with ACCESS_AUD, create accepts Access tokens. */
+  ACCESS_TEAM_DOMAIN?: string;
+  /** The Access application's audience (AUD) tag. */
+  ACCESS_AUD?: string;
 }

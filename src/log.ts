@@ -3,7 +3,8 @@
  * the request-log middleware and the meeting object from the config).
  * Never pass a token or secret in `fields`; ids and counts only. As a
  * safety net, string fields are capped and anything shaped like a JWT in
- * them is redacted, in time linear in the string's length.
+ * them is redacted, in time linear in the string's length, as is any secret
+ * the configuration registered (create keys, which have no telltale shape).
  */
 /** The lowest level written, from LOG_LEVEL (config.ts). */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -15,10 +16,20 @@ export const MAX_LOGGED_STRING = 2048;
 const REDACTED = "[redacted]";
 
 let threshold: LogLevel = "info";
+/** Secrets of the configuration that no log line may carry; see `redactSecrets`. */
+const registeredSecrets = new Set<string>();
 
 /** Sets the lowest level written; called once the config is loaded. */
 export function setLogLevel(level: LogLevel): void {
   threshold = level;
+}
+
+/**
+ * Registers values that are replaced by `[redacted]` wherever a string field
+ * holds them; for secrets of no recognisable shape (create keys).
+ */
+export function redactSecrets(secrets: Iterable<string>): void {
+  for (const secret of secrets) if (secret.length > 0) registeredSecrets.add(secret);
 }
 
 /** A character of a base64url segment, or the dot between segments. */
@@ -72,7 +83,11 @@ function cleanString(value: string): string {
     value.length > MAX_LOGGED_STRING
       ? `${value.slice(0, MAX_LOGGED_STRING)}…[${value.length - MAX_LOGGED_STRING} more chars]`
       : value;
-  return capped.includes("eyJ") ? redactTokens(capped) : capped;
+  let cleaned = capped.includes("eyJ") ? redactTokens(capped) : capped;
+  for (const secret of registeredSecrets) {
+    if (cleaned.includes(secret)) cleaned = cleaned.split(secret).join(REDACTED);
+  }
+  return cleaned;
 }
 
 function clean(fields: Record<string, unknown>): Record<string, unknown> {

@@ -9,6 +9,7 @@
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { api, expectError, inMinutes, meetingWith } from "./helpers/api";
+import { captureLogs } from "./helpers/logs";
 import { describeAccessChecks } from "./helpers/member-routes";
 import { claimsOf } from "./helpers/tokens";
 import type { EnvOverrides } from "./helpers/worker-env";
@@ -76,12 +77,6 @@ async function hmacSha1Base64(secret: string, message: string): Promise<string> 
 }
 
 const seconds = (iso: string) => Date.parse(iso) / 1000;
-
-/** Everything the worker logged, as one string. */
-function captureLogs() {
-  const spies = (["log", "warn", "error"] as const).map((level) => vi.spyOn(console, level));
-  return () => spies.flatMap((spy) => spy.mock.calls.map((args) => args.join(" "))).join("\n");
-}
 
 type CloudflareStub = (request: Request) => Response | Promise<Response>;
 

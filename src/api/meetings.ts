@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { createFactory, createMiddleware } from "hono/factory";
+import { requireCreateCredential } from "../auth/create-access";
 import { authenticate, verifyMeetingToken } from "../auth/middleware";
 import { ICS_MEDIA_TYPE, meetingCalendar } from "../calendar/ics";
 import { loadConfig, requireJwtSecret } from "../config";
@@ -113,6 +114,8 @@ const createMeeting = createFactory<{ Bindings: Env }>().createHandlers(
         fields: { maxParticipants: [`must be at most ${config.maxParticipantsPerMeeting}`] },
       });
     }
+    // Contract 1.2: after the body's checks (400 first), before anything is created.
+    await requireCreateCredential(c, config.createAccess);
     // Fail closed before a meeting object exists: a meeting nobody can hold a token for is useless.
     requireJwtSecret(config);
     const created = await createOnFreshObject(c.env, { ...input, maxParticipants }, (id) => c.set("meetingId", id));

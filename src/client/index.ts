@@ -33,7 +33,7 @@ export {
 } from "./connection.js";
 export type { Listener } from "./emitter.js";
 export { CLIENT_ERROR_CODES, type ClientErrorCode, MeetTimeError, type MeetTimeErrorCode } from "./errors.js";
-export { MeetTime, type MeetTimeOptions } from "./meettime.js";
+export { type CreateMeetingOptions, MeetTime, type MeetTimeOptions } from "./meettime.js";
 export {
   type CallCapacity,
   MeshCall,

@@ -28,6 +28,13 @@ export interface MeetTimeOptions {
   WebSocket?: WebSocketConstructor;
   /** A `fetch` to use instead of the global one. */
   fetch?: typeof fetch;
+  /** A create key for servers that set CREATE_KEYS; `createMeeting` sends it unless given another. */
+  createKey?: string;
+}
+
+export interface CreateMeetingOptions {
+  /** One of the server's CREATE_KEYS, sent as `Authorization: Bearer <key>`; only servers that set them need one. */
+  createKey?: string;
 }
 
 interface RequestOptions {
@@ -45,6 +52,7 @@ export class MeetTime {
   readonly baseUrl: string;
   readonly WebSocket: WebSocketConstructor | undefined;
   readonly #fetch: typeof fetch;
+  readonly #createKey: string | undefined;
 
   constructor(options: MeetTimeOptions = {}) {
     const origin = (globalThis as { location?: { origin?: string } }).location?.origin;
@@ -53,6 +61,7 @@ export class MeetTime {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.WebSocket = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
+    this.#createKey = options.createKey;
   }
 
   /** An absolute URL for a server path such as `calendarUrl`. */
@@ -60,9 +69,15 @@ export class MeetTime {
     return new URL(path, `${this.baseUrl}/`).toString();
   }
 
-  /** `POST /api/meetings`: the meeting, the host's token and participant, and the host's ICE servers. */
-  createMeeting(input: CreateMeetingInput): Promise<CreateMeetingResult> {
-    return this.request("POST", "/api/meetings", { body: { ...input, scheduledAt: isoDateTime(input.scheduledAt) } });
+  /**
+   * `POST /api/meetings/create` (the path a Cloudflare Access application can guard on its own): the meeting, the host's token and participant, and the host's ICE servers.
+   * A server that restricts creation answers `UNAUTHORIZED` without a create key (or, behind
+   * Cloudflare Access, without the Access sign-in the browser's cookie carries).
+   * @example await mt.createMeeting({ title: "Sync", hostName: "Ada", scheduledAt: new Date() }, { createKey })
+   */
+  createMeeting(input: CreateMeetingInput, options: CreateMeetingOptions = {}): Promise<CreateMeetingResult> {
+    const body = { ...input, scheduledAt: isoDateTime(input.scheduledAt) };
+    return this.request("POST", "/api/meetings/create", { body, token: options.createKey ?? this.#createKey });
   }
 
   /** `POST /api/meetings/join`: redeems an invite (once) for a seat and its session token. */

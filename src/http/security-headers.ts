@@ -26,6 +26,24 @@ export const DOCUMENT_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "X-XSS-Protection": "0",
 };
 
+/**
+ * The web app's policy (static files under /app/, headers from the `_headers`
+ * file scripts/build-assets.mjs writes): everything from its own origin;
+ * `connect-src 'self'` is REST and the meeting WebSocket of this origin
+ * (`'self'` covers ws:/wss: to the same host); media from the camera only.
+ */
+export const APP_CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "connect-src 'self'",
+  "img-src 'self' data:",
+  "media-src 'self' blob: mediastream:",
+  "style-src 'self'",
+  "script-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join("; ");
+
 /** @example app.use(securityHeaders()) */
 export const securityHeaders = () =>
   createMiddleware(async (c, next) => {

@@ -40,6 +40,17 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
 const SECURITY_SCHEMES = {
   bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "`Authorization: Bearer <token>`" },
   query: { type: "apiKey", in: "query", name: "token", description: "`?token=<token>`, for links and sockets" },
+  createKey: {
+    type: "http",
+    scheme: "bearer",
+    description: "`Authorization: Bearer <create key>`: one of the deployment's CREATE_KEYS, where it sets them",
+  },
+  cloudflareAccess: {
+    type: "apiKey",
+    in: "header",
+    name: "Cf-Access-Jwt-Assertion",
+    description: "The token Cloudflare Access adds to a signed-in request, where the deployment sits behind Access",
+  },
 } satisfies Record<TokenCarrier, JsonObject>;
 
 /** Frame unions: documented as components, referenced from the WebSocket route. */
@@ -48,6 +59,34 @@ const FRAME_SCHEMAS = { input: [schemas.ClientFrame], output: [schemas.ServerEve
 const OBJECT_SCHEMAS = [schemas.Meeting, schemas.Participant, schemas.ParticipantState, schemas.ChatMessage];
 
 const componentRef = (name: string) => `#/components/schemas/${name}`;
+
+/** True when `schema` trims its input before its length is checked (`z.string().trim()`). */
+function trimsBeforeChecking(schema: z.core.$ZodType): boolean {
+  const checks = (schema._zod.def as { checks?: z.core.$ZodCheck[] }).checks ?? [];
+  return checks.some((check) => {
+    const def = check._zod.def as { check: string; tx?: (value: unknown) => unknown };
+    return def.check === "overwrite" && def.tx?.(" x ") === "x";
+  });
+}
+
+/**
+ * A client sends the text untrimmed, so a `maxLength` would refuse valid
+ * input (a 200-character title plus a space): the bound moves to the
+ * description. `minLength` stays, as no valid input is shorter.
+ */
+function lengthAfterTrimming(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: JsonObject }) {
+  const { jsonSchema } = ctx;
+  if (typeof jsonSchema.maxLength !== "number" || !trimsBeforeChecking(ctx.zodSchema)) return;
+  const limit = `At most ${jsonSchema.maxLength} characters (UTF-16 code units) after surrounding whitespace is trimmed; the trimmed text is what is stored.`;
+  jsonSchema.description = [jsonSchema.description, limit].filter(Boolean).join(" ");
+  jsonSchema["x-maxLengthAfterTrim"] = jsonSchema.maxLength;
+  delete jsonSchema.maxLength;
+}
+
+const RENDERING = { target: "draft-2020-12", unrepresentable: "any" } as const;
+/** What a client sends: defaults optional, transforms seen from their input side, lengths before trimming. */
+const INPUT_RENDERING = { ...RENDERING, io: "input", override: lengthAfterTrimming } as const;
+const OUTPUT_RENDERING = { ...RENDERING, io: "output" } as const;
 
 const EXPORT_NAMES = new Map<unknown, string>(Object.entries(schemas).map(([name, value]) => [value, name]));
 
@@ -61,12 +100,8 @@ function exportName(schema: z.ZodType): string {
 function components(named: z.ZodType[], io: "input" | "output"): Record<string, JsonObject> {
   const registry = z.registry<{ id: string }>();
   for (const schema of new Set(named)) registry.add(schema, { id: exportName(schema) });
-  const { schemas: rendered } = z.toJSONSchema(registry, {
-    io,
-    target: "draft-2020-12",
-    uri: componentRef,
-    unrepresentable: "any",
-  });
+  const rendering = io === "input" ? INPUT_RENDERING : OUTPUT_RENDERING;
+  const { schemas: rendered } = z.toJSONSchema(registry, { ...rendering, uri: componentRef });
   const result: Record<string, JsonObject> = {};
   for (const [name, schema] of Object.entries(rendered)) {
     // Each component is embedded in the document, not a standalone schema resource.
@@ -84,7 +119,7 @@ function mergeSides(input: Record<string, JsonObject>, output: Record<string, Js
 }
 
 function parameters(schema: z.ZodObject, location: "query" | "header"): JsonObject[] {
-  const rendered = z.toJSONSchema(schema, { io: "input", target: "draft-2020-12", unrepresentable: "any" });
+  const rendered = z.toJSONSchema(schema, INPUT_RENDERING);
   const required = new Set(rendered.required ?? []);
   return Object.entries(rendered.properties ?? {}).map(([name, property]) => ({
     name,
@@ -104,19 +139,30 @@ const MEETING_ID_PARAMETER = {
 
 function errorResponses(route: RouteDoc): Record<string, JsonObject> {
   const codes = new Set<ErrorCode>(route.errors ?? []);
-  if (route.path.startsWith("/api/")) codes.add("RATE_LIMITED");
+  // Every /api route passes the rate limiter and may meet a transient runtime error.
+  if (route.path.startsWith("/api/")) {
+    codes.add("RATE_LIMITED");
+    codes.add("UNAVAILABLE");
+  }
   codes.add("INTERNAL");
+  const when = (code: ErrorCode) => route.errorNotes?.[code] ?? ERROR_WHEN[code];
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) byStatus.set(ERROR_STATUS[code], [...(byStatus.get(ERROR_STATUS[code]) ?? []), code]);
   const responses: Record<string, JsonObject> = {};
   for (const [status, statusCodes] of [...byStatus].sort(([a], [b]) => a - b)) {
     const examples = Object.fromEntries(
-      statusCodes.map((code) => [code, { value: { error: { code, message: ERROR_WHEN[code] } } }]),
+      statusCodes.map((code) => [code, { value: { error: { code, message: when(code) } } }]),
     );
     responses[status] = {
-      description: statusCodes.map((code) => `\`${code}\`: ${ERROR_WHEN[code]}`).join("; "),
-      ...(status === 429 && {
-        headers: { "Retry-After": { description: "Seconds until a retry may succeed.", schema: { type: "integer" } } },
+      description: statusCodes.map((code) => `\`${code}\`: ${when(code)}`).join("; "),
+      ...((status === 429 || status === 503) && {
+        headers: {
+          "Retry-After": {
+            description: "Seconds until a retry may succeed.",
+            required: true,
+            schema: { type: "integer", minimum: 0 },
+          },
+        },
       }),
       content: { "application/json": { schema: { $ref: componentRef("ErrorEnvelope") }, examples } },
     };
@@ -145,7 +191,7 @@ function operation(route: RouteDoc): JsonObject {
   const isWebSocket = route.success.status === 101;
   const description = [
     route.description,
-    route.auth && `Token: ${route.auth.who}.`,
+    route.auth && `${route.auth.optional ? "Who may call" : "Token"}: ${route.auth.who}.`,
     isWebSocket && webSocketDescription(),
   ]
     .filter(Boolean)
@@ -154,7 +200,10 @@ function operation(route: RouteDoc): JsonObject {
     operationId: route.operationId,
     summary: route.summary,
     tags: [route.tag],
-    security: route.auth ? route.auth.via.map((carrier) => ({ [carrier]: [] })) : [],
+    // An empty requirement first: the credential is optional (only some deployments ask for it).
+    security: route.auth
+      ? [...(route.auth.optional ? [{}] : []), ...route.auth.via.map((carrier) => ({ [carrier]: [] }))]
+      : [],
   };
   if (description) op.description = description;
   const params = [
@@ -166,7 +215,8 @@ function operation(route: RouteDoc): JsonObject {
   if (params.length > 0) op.parameters = params;
   if (route.body) {
     op.requestBody = {
-      required: true,
+      required: !route.bodyOptional,
+      ...(route.bodyOptional && { description: "None, or `{}`: a body sent as JSON is checked like any other." }),
       content: { "application/json": { schema: { $ref: componentRef(exportName(route.body)) } } },
     };
   }

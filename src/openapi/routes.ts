@@ -13,6 +13,7 @@ import {
   CreateMeetingBody,
   CreateMeetingResponse,
   DatetimeUpdateBody,
+  EmptyBody,
   HealthResponse,
   HostTokenResponse,
   IceServersResponse,
@@ -32,8 +33,11 @@ import {
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 export type RouteTag = "Meetings" | "Realtime" | "Calendar" | "Service";
-/** Where a route accepts its token: `Authorization: Bearer`, or `?token=` for links and sockets. */
-export type TokenCarrier = "bearer" | "query";
+/**
+ * Where a route accepts its credential: a meeting token as `Authorization: Bearer` or `?token=`
+ * (links and sockets); for create, a create key (bearer) or a Cloudflare Access token.
+ */
+export type TokenCarrier = "bearer" | "query" | "createKey" | "cloudflareAccess";
 
 export interface RouteSuccess {
   status: 101 | 200 | 201;
@@ -53,20 +57,29 @@ export interface RouteDoc {
   summary: string;
   description?: string;
   tag: RouteTag;
-  /** Who may call the route, and where the token goes; absent for routes open to anyone. */
-  auth?: { who: string; via: readonly TokenCarrier[] };
+  /**
+   * Who may call the route, and where the token goes; absent for routes open to anyone.
+   * `optional`: only some deployments ask for it (create, with CREATE_KEYS or Access).
+   */
+  auth?: { who: string; via: readonly TokenCarrier[]; optional?: boolean };
   body?: z.ZodType;
+  /** The body may be left out (actions that take none, where `{}` is accepted too). */
+  bodyOptional?: boolean;
   query?: z.ZodObject;
   headers?: z.ZodObject;
   success: RouteSuccess;
-  /** The contract's errors this route may answer, besides the ones every route may (429, 500). */
+  /** The contract's errors this route may answer, besides the ones every route may (429, 500, and 503 under /api). */
   errors?: readonly ErrorCode[];
+  /** What an error means on this route, where the general wording would mislead. */
+  errorNotes?: Partial<Record<ErrorCode, string>>;
 }
 
 const JSON_BODY_ERRORS = ["VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE"] as const;
 const HOST_ACTION_ERRORS = ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "MEETING_ENDED"] as const;
 const HOST = { who: "host token", via: ["bearer"] } as const;
 const MEMBER = { who: "host or session token", via: ["bearer"] } as const;
+/** Actions without a body: none, or `{}`; a body that is declared JSON is still parsed and checked. */
+const NO_BODY = { body: EmptyBody, bodyOptional: true } as const;
 const ETAG = { ETag: 'The meeting\'s version, quoted (`"3"`): send it back as `If-Match` to update safely.' };
 
 const createMeeting = {
@@ -75,9 +88,18 @@ const createMeeting = {
   summary: "Create a meeting",
   description:
     "The creator becomes the host: the answer carries the host token, the host as a participant, and the host's `iceServers` (STUN, TURN with fresh credentials) with their `iceServersExpiresAt`.",
+  auth: {
+    who: "anyone, unless the deployment sets CREATE_KEYS (then one of them as `Authorization: Bearer <key>`) or Cloudflare Access (then the `Cf-Access-Jwt-Assertion` Access adds); with both, either is enough",
+    via: ["createKey", "cloudflareAccess"],
+    optional: true,
+  },
   body: CreateMeetingBody,
   success: { status: 201, description: "The meeting, the host token and the host.", schema: CreateMeetingResponse },
-  errors: JSON_BODY_ERRORS,
+  errors: [...JSON_BODY_ERRORS, "UNAUTHORIZED"],
+  errorNotes: {
+    UNAUTHORIZED:
+      "the deployment restricts who may create (CREATE_KEYS or Cloudflare Access) and the request carries neither a valid create key nor a valid Access token; checked after the body",
+  },
 } as const;
 
 export const ROUTES: readonly RouteDoc[] = [
@@ -128,7 +150,8 @@ export const ROUTES: readonly RouteDoc[] = [
       "Every socket gets `meeting:terminated` and is closed with 4000; the meeting stays readable until it expires.",
     auth: HOST,
     success: { status: 200, description: 'The meeting, with `status: "ended"`.', schema: MeetingResponse },
-    errors: HOST_ACTION_ERRORS,
+    ...NO_BODY,
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS],
   },
   {
     method: "POST",
@@ -152,7 +175,8 @@ export const ROUTES: readonly RouteDoc[] = [
     description: "Valid until the meeting's current expiry; earlier host tokens stay valid until their own.",
     auth: HOST,
     success: { status: 201, description: "The new host token.", schema: HostTokenResponse },
-    errors: HOST_ACTION_ERRORS,
+    ...NO_BODY,
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS],
   },
   {
     method: "PUT",
@@ -190,7 +214,8 @@ export const ROUTES: readonly RouteDoc[] = [
     description: "A participant's session token is revoked; the host only disconnects and may come back.",
     auth: MEMBER,
     success: { status: 200, description: "The id of the participant who left.", schema: ParticipantIdResponse },
-    errors: HOST_ACTION_ERRORS,
+    ...NO_BODY,
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS],
   },
   {
     method: "POST",
@@ -202,7 +227,8 @@ export const ROUTES: readonly RouteDoc[] = [
       "A fresh session token for the same participant (`TOKEN_EXPIRY_HOURS`, capped at the meeting's expiry); the presented one stays valid until its own expiry. Session tokens only: a host token is 403 (the host renews with `host-token`). 410 once the meeting ended.",
     auth: { who: "session token", via: ["bearer"] },
     success: { status: 201, description: "The new session token.", schema: SessionTokenResponse },
-    errors: HOST_ACTION_ERRORS,
+    ...NO_BODY,
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS],
   },
   {
     method: "POST",
@@ -218,7 +244,8 @@ export const ROUTES: readonly RouteDoc[] = [
       description: "The calendar token and its subscription path.",
       schema: CalendarTokenResponse,
     },
-    errors: HOST_ACTION_ERRORS,
+    ...NO_BODY,
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS],
   },
   {
     method: "GET",
