@@ -16,6 +16,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { browserAvailable, launchChromium } from "./helpers/chromium";
 import { api, baseUrl, connect } from "./helpers/client";
+import { type RestartableServer, restartableServer } from "./helpers/restart-server";
 
 const SCREENSHOTS = process.env.MEETTIME_SCREENSHOTS === "1";
 const WAIT_MS = 30_000;
@@ -474,5 +475,77 @@ describe.skipIf(!browserAvailable)("the web app at /app/", () => {
       expect(paths).toEqual([{ policy: "relay", localType: "relay" }]);
     }
     expect(pageErrors).toEqual([]);
+  });
+});
+
+/**
+ * A server that sets CREATE_KEYS (its own wrangler dev): the create page asks
+ * for a key on the 401, says when a key is wrong, and keeps the right one on
+ * the device only when "Remember on this device" is ticked.
+ */
+describe.skipIf(!browserAvailable)("the create page on a server that needs a create key", () => {
+  const CREATE_KEY = `e2e-create-key-${crypto.randomUUID()}`;
+  let server: RestartableServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    server = await restartableServer({ CREATE_KEYS: CREATE_KEY });
+    await server.start();
+    browser = await launchChromium();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.dispose();
+  });
+
+  /** Fills the form and presses Create; the key field only when the page shows it. */
+  async function submit(page: Page, title: string, key?: { value: string; remember: boolean }) {
+    await page.getByLabel("Title").fill(title);
+    await page.getByLabel("Your name").fill("Ada");
+    await page.getByLabel("Date").fill(dateAhead(2));
+    if (key) {
+      await page.getByLabel("Create key").fill(key.value);
+      await page.getByLabel("Remember on this device").setChecked(key.remember);
+    }
+    await page.getByRole("button", { name: "Create meeting" }).click();
+  }
+
+  it("asks for the key, refuses a wrong one, and remembers the right one only when asked", {
+    timeout: 120_000,
+  }, async () => {
+    const context = await browser.newContext({ locale: "en-GB" });
+    const page = await context.newPage();
+    const pageErrors: string[] = [];
+    page.on("pageerror", (error) => pageErrors.push(error.message));
+    await page.goto(`${server.baseUrl}/app/`);
+    await page.getByRole("heading", { name: "Create a meeting" }).waitFor();
+    expect(await page.getByLabel("Create key").isVisible()).toBe(false);
+
+    await submit(page, "Keyed");
+    await sees(page, "This server lets only people with a key create meetings.");
+    await submit(page, "Keyed", { value: "wrong-key-that-is-long-enough-0123456789", remember: true });
+    await sees(page, "That key was not accepted.");
+    expect(await page.evaluate(() => localStorage.getItem("meettime.createKey"))).toBeNull();
+
+    await submit(page, "Keyed", { value: CREATE_KEY, remember: false });
+    await page.getByRole("heading", { name: "Keyed", exact: true }).waitFor({ timeout: WAIT_MS });
+    expect(await page.evaluate(() => localStorage.getItem("meettime.createKey"))).toBeNull();
+
+    // A new page of the same browser asks again; ticked, the key stays on the device and is used unasked.
+    const second = await context.newPage();
+    await second.goto(`${server.baseUrl}/app/`);
+    await submit(second, "Asked again");
+    await sees(second, "This server lets only people with a key create meetings.");
+    await submit(second, "Asked again", { value: CREATE_KEY, remember: true });
+    await second.getByRole("heading", { name: "Asked again", exact: true }).waitFor({ timeout: WAIT_MS });
+    const third = await context.newPage();
+    await third.goto(`${server.baseUrl}/app/`);
+    await submit(third, "Remembered");
+    await third.getByRole("heading", { name: "Remembered", exact: true }).waitFor({ timeout: WAIT_MS });
+
+    expect(server.output()).not.toContain(CREATE_KEY);
+    expect(pageErrors).toEqual([]);
+    await context.close();
   });
 });
