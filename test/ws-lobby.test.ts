@@ -282,8 +282,11 @@ describe("a wait survives eviction and restart", () => {
     const m = await hostWithLobbyLink();
     const grace = await waitingGuest(m.id, m.token, "Grace");
     await evictDurableObject(meetingObject(m.id));
-    // The lobby socket is nobody in the meeting after the wake either.
-    expect((await getMeeting(m.id, m.hostToken)).participantCount).toBe(1);
+    // The lobby socket is nobody in the meeting after the wake either: not counted, sent nothing of the meeting's.
+    const stats = await api("GET", `/api/meetings/${m.id}/stats`, { token: m.hostToken });
+    expect(stats.body.stats.connectedSockets).toBe(1);
+    await m.host.request({ type: "chat:message", data: { text: "only for the meeting" } });
+    await grace.lobby.expectSilence(100);
     await admitRequest(m.id, m.hostToken, grace.requestId);
     expect((await grace.lobby.next("lobby:admitted")).data.participant.name).toBe("Grace");
     expect((await grace.lobby.closed()).code).toBe(1000);
