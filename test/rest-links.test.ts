@@ -4,6 +4,7 @@
  * lobby, `maxUses`, the limits, and admit/deny over REST, each refusal in
  * the contract's check order and without changing a stored row.
  */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, createMeeting, expectError, getMeeting, join, mintJoinToken } from "./helpers/api";
 import {
@@ -17,7 +18,7 @@ import {
   revokeLinkRequest,
 } from "./helpers/links";
 import { expectRejected } from "./helpers/meeting-storage";
-import { upgrade } from "./helpers/sockets";
+import { meetingObject, upgrade } from "./helpers/sockets";
 import { claimsOf, expired } from "./helpers/tokens";
 
 const HOUR = 3_600_000;
@@ -131,6 +132,25 @@ describe("GET and DELETE /api/meetings/:id/links", () => {
     const twice = await revokeLinkRequest(meeting.id, hostToken, link.id);
     expect(twice.status).toBe(200);
     expect(twice.body).toEqual(once.body);
+  });
+});
+
+describe("housekeeping", () => {
+  it("deletes a link's row once it expired (with the grace), and keeps live ones", async () => {
+    const { meeting, hostToken } = await createMeeting();
+    const old = await mintLink(meeting.id, hostToken);
+    const live = await mintLink(meeting.id, hostToken);
+    await runInDurableObject(meetingObject(meeting.id), (_, state) => {
+      state.storage.sql.exec("UPDATE link SET expires_at = ? WHERE id = ?", Date.now() - 6 * 60_000, old.link.id);
+    });
+    await runDurableObjectAlarm(meetingObject(meeting.id));
+    const ids = await runInDurableObject(meetingObject(meeting.id), (_, state) =>
+      state.storage.sql
+        .exec("SELECT id FROM link")
+        .toArray()
+        .map((row) => row.id),
+    );
+    expect(ids).toEqual([live.link.id]);
   });
 });
 

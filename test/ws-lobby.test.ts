@@ -4,7 +4,7 @@
  * answer, waits end by themselves (gone, expired), and a wait survives the
  * meeting object's eviction and the guest's or host's reconnect.
  */
-import { evictDurableObject, runDurableObjectAlarm } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, createMeeting, getMeeting, join } from "./helpers/api";
 import { deliverAtOnce } from "./helpers/deliver";
@@ -239,6 +239,22 @@ describe("waits that end by themselves", () => {
     expect(await lobbyRows(m.id)).toEqual([]);
     expect(await upgradeStatus(m.id, grace.waitToken)).toEqual({ status: 403, code: "FORBIDDEN" });
     expect((await admitRequest(m.id, m.hostToken, grace.requestId)).status).toBe(404);
+  });
+
+  it("a lobby socket silent for 60 s is dropped (1001) and its wait counts as away from then", async () => {
+    const m = await hostWithLobbyLink();
+    const grace = await waitingGuest(m.id, m.token, "Grace");
+    await runInDurableObject(meetingObject(m.id), (_, state) => {
+      for (const ws of state.getWebSockets(`lobby:${grace.requestId}`)) {
+        ws.serializeAttachment({ ...ws.deserializeAttachment(), connectedAt: Date.now() - 61_000 });
+      }
+    });
+    await runDurableObjectAlarm(meetingObject(m.id));
+    expect((await grace.lobby.closed()).code).toBe(1001);
+    const deadline = (await lobbyRows(m.id))[0]!.deadline as number;
+    expect(deadline).toBeGreaterThan(Date.now() + 50_000);
+    await m.host.expectNo("lobby:left", 100);
+    await openLobby(m.id, grace.waitToken);
   });
 
   it("a guest who never opens the lobby socket is gone 60 s after knocking", async () => {
