@@ -96,6 +96,13 @@ export class MeetingViews {
       case "webrtc:answer":
       case "webrtc:ice-candidate":
         break;
+      // Contract 1.2: the lobby (hosts' events; a lobby socket's own events never reach a meeting's views).
+      case "lobby:knock":
+      case "lobby:left":
+      case "lobby:waiting":
+      case "lobby:admitted":
+      case "lobby:denied":
+        break;
       default:
         assertNever(event);
     }
