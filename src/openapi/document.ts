@@ -244,8 +244,10 @@ function operation(route: RouteDoc): JsonObject {
   ];
   if (params.length > 0) op.parameters = params;
   if (route.body) {
+    // The server reads a missing body as `{}` (json-body.ts): a body whose fields are all optional is optional too.
+    const optional = route.bodyOptional || route.body.safeParse({}).success;
     op.requestBody = {
-      required: !route.bodyOptional,
+      required: !optional,
       ...(route.bodyOptional && { description: "None, or `{}`: a body sent as JSON is checked like any other." }),
       content: { "application/json": { schema: { $ref: componentRef(exportName(route.body)) } } },
     };

@@ -23,7 +23,7 @@ describe("OpenAPI document", () => {
       Object.entries(methods as object).map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
     );
     expect(operations.map(({ method, path }) => `${method} ${path}`).sort()).toEqual(
-      ROUTES.map((r) => `${r.method} ${r.path.replace(":id", "{id}")}`).sort(),
+      ROUTES.map((r) => `${r.method} ${r.path.replace(/:(\w+)/g, "{$1}")}`).sort(),
     );
     const ids = operations.map(({ op }) => op.operationId);
     expect(new Set(ids).size).toBe(ids.length);
