@@ -12,9 +12,10 @@ import { authorizeActive, HOST_ONLY } from "./access";
 import { sweepSilentSockets } from "./connection";
 import type { RoomContext } from "./context";
 import { collectSpentRows } from "./housekeeping";
-import { liveMeetingView, liveParticipantView } from "./live-views";
+import { liveMeetingView, liveParticipantView, withLiveState } from "./live-views";
 import { encodeEvent } from "./socket-registry";
 import { DEFAULT_STATE, type MeetingRow, type ParticipantRow } from "./store";
+import { meetingView } from "./views";
 
 export interface CreateResult {
   meeting: MeetingData;
@@ -93,6 +94,9 @@ async function createStored<T>(
 
 export async function terminateMeeting(room: RoomContext, claims: TokenClaims): Promise<{ meeting: MeetingData }> {
   const { meeting } = authorizeActive(room, claims, HOST_ONLY);
+  // As for a reschedule: the alarm is read before the write, the answer built inside it, and the
+  // re-arming shares its synchronous block, so a failure is either before the commit (503) or none.
+  await room.alarm.ready();
   const now = Date.now();
   const ended: MeetingRow = {
     ...meeting,
@@ -101,15 +105,20 @@ export async function terminateMeeting(room: RoomContext, claims: TokenClaims): 
     updatedAt: now,
     expiresAt: now + room.config.meetingExpiryMs,
   };
-  room.store.markEnded(ended);
+  room.presence.flushQuietly();
+  const view = room.store.transaction(() => {
+    room.store.markEnded(ended);
+    // Everyone's socket is closed below: nobody is connected to an ended meeting.
+    const listed = room.store.listedParticipants().map((p) => withLiveState(room.sockets, p));
+    return meetingView(ended, listed, () => false);
+  });
   room.meeting.set(ended);
   room.sockets.broadcast(encodeEvent({ type: "meeting:terminated", data: {} }));
-  room.presence.flushQuietly();
   room.sockets.closeAll(CLOSE.TERMINATED, "meeting terminated");
-  await room.alarm.schedule();
+  await room.alarm.rearmAfterWrite();
   log("info", "meeting.terminated", { meetingId: room.meetingId });
   room.metrics.count("meeting_ended", { meetingId: room.meetingId });
-  return { meeting: liveMeetingView(room, ended) };
+  return { meeting: view };
 }
 
 /** The alarm: the meeting's expiry, or a sweep of silent sockets and spent rows until then. */

@@ -12,7 +12,7 @@ import { announceLeft, retireKeepingState } from "./connection";
 import type { RoomContext } from "./context";
 import { liveMeetingView, liveParticipantView } from "./live-views";
 import { closeQuietly, encodeEvent, sendQuietly } from "./socket-registry";
-import { DEFAULT_STATE, type ParticipantRow } from "./store";
+import { DEFAULT_STATE, type MeetingRow, type ParticipantRow } from "./store";
 
 export interface JoinResult {
   meeting: MeetingData;
@@ -21,19 +21,14 @@ export interface JoinResult {
   wsUrl: string;
 }
 
-/** Redeems a single-use invite: a new participant and its session token. */
+/**
+ * Redeems a single-use invite: a new participant and its session token.
+ * Every step that can fail runs before the commit, so a 503 leaves the
+ * invite unspent: the token is signed first (the participant's id is chosen
+ * up front) and the answer is read inside the write's transaction.
+ */
 export async function joinMeeting(room: RoomContext, claims: TokenClaims, displayName: string): Promise<JoinResult> {
   room.credentials.requireSecret();
-  requireOwnToken(room, claims);
-  const meeting = requireMeeting(room);
-  if (claims.kind !== "join") throw new AppError("FORBIDDEN", "joining takes a join token");
-  const token = room.store.joinToken(claims.tokenId);
-  if (!token) throw new AppError("UNAUTHORIZED", "invalid token");
-  requireActive(meeting);
-  if (token.redeemedAt !== null) throw new AppError("TOKEN_ALREADY_USED", "this join token was already used");
-  if (room.store.listedCount() >= meeting.maxParticipants) {
-    throw new AppError("MEETING_FULL", `the meeting is full (${meeting.maxParticipants} participants)`);
-  }
   const now = Date.now();
   const participant: ParticipantRow = {
     id: crypto.randomUUID(),
@@ -44,21 +39,41 @@ export async function joinMeeting(room: RoomContext, claims: TokenClaims, displa
     removedAt: null,
     removedReason: null,
   };
+  // A refusal costs no signature; the checks run again after it, as another request may have
+  // redeemed the invite, filled the meeting or ended it while this one was signing.
+  const before = redeemable(room, claims);
+  const { sessionToken } = await room.credentials.session(before.meeting, participant.id, now);
+  const { meeting, tokenId } = redeemable(room, claims);
   // Check and redemption run without an await in between: the object's
   // single thread makes concurrent redemptions of one token exactly-once.
-  room.store.transaction(() => {
+  const meetingData = room.store.transaction(() => {
     room.store.insertParticipant(participant);
-    room.store.redeemJoinToken(token.id, participant.id, now);
+    room.store.redeemJoinToken(tokenId, participant.id, now);
+    return liveMeetingView(room, meeting);
   });
-  const { sessionToken } = await room.credentials.session(meeting, participant.id, now);
   log("info", "meeting.joined", { meetingId: room.meetingId, participantId: participant.id });
   room.metrics.count("participant_joined", { meetingId: room.meetingId });
   return {
-    meeting: liveMeetingView(room, meeting),
+    meeting: meetingData,
     participant: liveParticipantView(room, participant),
     sessionToken,
     wsUrl: `/api/meetings/${meeting.id}/ws`,
   };
+}
+
+/** The contract's checks of a join, in its order: the meeting and the invite, unspent, with a free seat. */
+function redeemable(room: RoomContext, claims: TokenClaims): { meeting: MeetingRow; tokenId: string } {
+  requireOwnToken(room, claims);
+  const meeting = requireMeeting(room);
+  if (claims.kind !== "join") throw new AppError("FORBIDDEN", "joining takes a join token");
+  const token = room.store.joinToken(claims.tokenId);
+  if (!token) throw new AppError("UNAUTHORIZED", "invalid token");
+  requireActive(meeting);
+  if (token.redeemedAt !== null) throw new AppError("TOKEN_ALREADY_USED", "this join token was already used");
+  if (room.store.listedCount() >= meeting.maxParticipants) {
+    throw new AppError("MEETING_FULL", `the meeting is full (${meeting.maxParticipants} participants)`);
+  }
+  return { meeting, tokenId: token.id };
 }
 
 /** Removes a participant: revoked, its socket told and closed with 4003, everyone else told. */
