@@ -15,7 +15,7 @@ if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
   throw new Error(`${CHROMIUM} is missing: install Debian's chromium package (apt-get install chromium)`);
 }
 
-/** Headless, with fake camera and microphone granted without a prompt. */
+/** Headless, with fake camera and microphone granted without a prompt, and peer connections over loopback. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
@@ -26,6 +26,8 @@ export function launchChromium(): Promise<Browser> {
       "--disable-background-networking",
       "--use-fake-ui-for-media-stream",
       "--use-fake-device-for-media-stream",
+      // ICE over 127.0.0.1: in the suite's loopback-only namespace (scripts/netns-run.mjs) there is no other address.
+      "--allow-loopback-in-peer-connection",
     ],
   });
 }
