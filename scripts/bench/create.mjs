@@ -115,14 +115,43 @@ async function cpuPerRequest(cpu, kind, pid, count, send, drops) {
 }
 
 /**
+ * How many requests the worker itself answered, from its `http.request`
+ * log lines on workerd's standard output (the log level is `info`): set by
+ * `measure` for the server under test.
+ */
+const workerAnswers = { count: 0 };
+
+function answerCounter() {
+  let partial = "";
+  return (chunk) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) if (line.includes('"event":"http.request"')) workerAnswers.count++;
+  };
+}
+
+/**
  * `load` for one named phase of a run (warm-up, CPU samples, the load run);
  * requests that got no answer are kept in `drops` under the phase's name,
- * so a drop anywhere is reported, not only in the load run.
+ * so a drop anywhere is reported, not only in the load run. With them, how
+ * many requests the worker answered in that phase (its log lines) against
+ * how many answers arrived: more answered than arrived means the runtime
+ * lost answers the worker gave; as many means the dropped requests never
+ * reached the worker's code (or it never finished them).
  */
 async function phase(drops, name, params) {
+  const answeredBefore = workerAnswers.count;
   const result = await load(params);
   if (result.dropped > 0) {
-    drops[name] = { dropped: result.dropped, of: result.total, reasons: result.drops, details: result.dropDetails };
+    await sleep(1_000); // the last log lines are still on their way
+    drops[name] = {
+      dropped: result.dropped,
+      of: result.total,
+      arrived: result.total - result.dropped,
+      workerAnswered: workerAnswers.count - answeredBefore,
+      reasons: result.drops,
+      details: result.dropDetails,
+    };
   }
   return result;
 }
@@ -168,6 +197,7 @@ async function measure(name, bundle, isMeetTime) {
     scriptPath: bundle.scriptPath,
     configPath: bundle.configPath,
     onStderr: stderr.onStderr,
+    onStdout: answerCounter(),
   });
   const pid = Object.values(server.pids)[0];
   try {
@@ -230,8 +260,11 @@ function report(result) {
   console.log(`  ${name}: CPU per request ${cpuText}`);
   for (const [line, count] of Object.entries(stderr)) console.log(`    workerd stderr ${count} × ${line}`);
   console.log(`    dropped (no HTTP answer): ${droppedInAll(result)}`);
-  for (const [phaseName, { dropped, of, reasons, details }] of Object.entries(drops)) {
-    console.log(`      ${phaseName}: ${dropped} of ${of} ${JSON.stringify(reasons)}`);
+  for (const [phaseName, { dropped, of, arrived, workerAnswered, reasons, details }] of Object.entries(drops)) {
+    console.log(
+      `      ${phaseName}: ${dropped} of ${of} ${JSON.stringify(reasons)}; ` +
+        `the worker answered ${workerAnswered}, ${arrived} answers arrived`,
+    );
     for (const drop of details) console.log(`        ${JSON.stringify(drop)}`);
   }
   if (!run) return;
