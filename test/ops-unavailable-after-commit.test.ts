@@ -22,7 +22,7 @@ type Room = ReturnType<typeof internals>;
  * Replaces `target[name]` in the meeting's object with a function that fails
  * transiently, until `restore()` (an own property shadowing the prototype's method).
  */
-async function breakStep<T extends object>(meetingId: string, pick: (room: Room) => T, name: keyof T & string) {
+async function breakStep(meetingId: string, pick: (room: Room) => object, name: string) {
   await runInDurableObject(meetingObject(meetingId), (room) => {
     Object.defineProperty(pick(internals(room)), name, {
       configurable: true,
@@ -63,45 +63,36 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
+/** Sends a request while one step is broken: it must be refused with 503 and leave the rows as they were. */
+async function expectUnavailableWhileBroken(
+  meetingId: string,
+  pick: (room: Room) => object,
+  name: string,
+  send: () => ReturnType<typeof api>,
+) {
+  const broken = await breakStep(meetingId, pick, name);
+  try {
+    await expectRejected(meetingId, send, 503, "UNAVAILABLE");
+  } finally {
+    await broken.restore();
+  }
+}
+
 describe("a join whose later step fails", () => {
-  it("keeps the invite unspent and seats nobody when signing the session token fails", async () => {
+  const joinSteps: [string, (room: Room) => object, string][] = [
+    ["signing the session token", (room) => room.credentials, "session"],
+    ["reading the participants for the answer", (room) => room.store, "listedParticipants"],
+  ];
+  it.each(joinSteps)("keeps the invite unspent and seats nobody when %s fails", async (_, pick, name) => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
     const { meeting, hostToken } = await createMeeting();
     const token = await mintJoinToken(meeting.id, hostToken);
-    const broken = await breakStep(meeting.id, (room) => room.credentials, "session");
-    try {
-      await expectRejected(
-        meeting.id,
-        () => api("POST", "/api/meetings/join", { body: { token, displayName: "Grace" } }),
-        503,
-        "UNAVAILABLE",
-      );
-    } finally {
-      await broken.restore();
-    }
+    const join = () => api("POST", "/api/meetings/join", { body: { token, displayName: "Grace" } });
+    await expectUnavailableWhileBroken(meeting.id, pick, name, join);
     // The retry the 503 asked for works with the same invite.
-    const retried = await api("POST", "/api/meetings/join", { body: { token, displayName: "Grace" } });
+    const retried = await join();
     expect(retried.status, JSON.stringify(retried.body)).toBe(200);
     expect(retried.body.meeting.participants.map((p: { name: string }) => p.name)).toEqual(["Ada", "Grace"]);
-  });
-
-  it("keeps the invite unspent when reading the participants for the answer fails", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    const { meeting, hostToken } = await createMeeting();
-    const token = await mintJoinToken(meeting.id, hostToken);
-    const broken = await breakStep(meeting.id, (room) => room.store, "listedParticipants");
-    try {
-      await expectRejected(
-        meeting.id,
-        () => api("POST", "/api/meetings/join", { body: { token, displayName: "Grace" } }),
-        503,
-        "UNAVAILABLE",
-      );
-    } finally {
-      await broken.restore();
-    }
-    const retried = await api("POST", "/api/meetings/join", { body: { token, displayName: "Grace" } });
-    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
   });
 });
 
@@ -109,32 +100,34 @@ describe("minting invites whose signing fails", () => {
   it("stores no invite", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
     const { meeting, hostToken } = await createMeeting();
-    const broken = await breakStep(meeting.id, (room) => room.credentials, "join");
-    try {
-      await expectRejected(
-        meeting.id,
-        () => api("POST", `/api/meetings/${meeting.id}/tokens`, { token: hostToken, body: { count: 3 } }),
-        503,
-        "UNAVAILABLE",
-      );
-    } finally {
-      await broken.restore();
-    }
+    await expectUnavailableWhileBroken(
+      meeting.id,
+      (room) => room.credentials,
+      "join",
+      () => api("POST", `/api/meetings/${meeting.id}/tokens`, { token: hostToken, body: { count: 3 } }),
+    );
   });
 });
 
 describe("a reschedule or termination whose alarm fails", () => {
-  it("refuses a reschedule with 503 and changes nothing when the alarm cannot be read first", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    const { meeting, hostToken } = await createMeeting();
-    await forgetArmedAlarm(meeting.id);
-    const broken = await breakStep(meeting.id, (room) => room.ctx.storage, "getAlarm");
-    try {
-      await expectRejected(meeting.id, () => reschedule(meeting.id, hostToken), 503, "UNAVAILABLE");
-    } finally {
-      await broken.restore();
-    }
-  });
+  const alarmedChanges: [string, (id: string, hostToken: string) => ReturnType<typeof api>][] = [
+    ["reschedule", reschedule],
+    ["termination", (id, hostToken) => api("DELETE", `/api/meetings/${id}`, { token: hostToken })],
+  ];
+  it.each(alarmedChanges)(
+    "refuses a %s with 503 and changes nothing when the alarm cannot be read first",
+    async (_, send) => {
+      vi.spyOn(console, "warn").mockImplementation(() => {});
+      const { meeting, hostToken } = await createMeeting();
+      await forgetArmedAlarm(meeting.id);
+      await expectUnavailableWhileBroken(
+        meeting.id,
+        (room) => room.ctx.storage,
+        "getAlarm",
+        () => send(meeting.id, hostToken),
+      );
+    },
+  );
 
   it("answers a committed reschedule 200 when arming the alarm fails, and the next alarm repairs it", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
@@ -155,23 +148,6 @@ describe("a reschedule or termination whose alarm fails", () => {
     expect(after.alarm).toBe(before.alarm);
     expect(await runDurableObjectAlarm(meetingObject(meeting.id))).toBe(true);
     expect(await storedAlarmAndExpiry(meeting.id)).toEqual({ alarm: after.expiresAt, expiresAt: after.expiresAt });
-  });
-
-  it("refuses a termination with 503 and changes nothing when the alarm cannot be read first", async () => {
-    vi.spyOn(console, "warn").mockImplementation(() => {});
-    const { meeting, hostToken } = await createMeeting();
-    await forgetArmedAlarm(meeting.id);
-    const broken = await breakStep(meeting.id, (room) => room.ctx.storage, "getAlarm");
-    try {
-      await expectRejected(
-        meeting.id,
-        () => api("DELETE", `/api/meetings/${meeting.id}`, { token: hostToken }),
-        503,
-        "UNAVAILABLE",
-      );
-    } finally {
-      await broken.restore();
-    }
   });
 
   it("answers a committed termination 200 when arming the alarm fails", async () => {
