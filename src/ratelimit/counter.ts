@@ -40,11 +40,11 @@ export class RateLimitCounter extends DurableObject<Env> {
     const now = Date.now();
     // The first request since this instance started: the saved count survives eviction.
     if (this.window === undefined) this.window = this.saved(now);
-    const savedCount = this.window === undefined || now >= this.window.resetAt ? 0 : this.window.count;
+    const countBefore = this.window === undefined || now >= this.window.resetAt ? 0 : this.window.count;
     const { window, decision } = countHits(this.window, limit, windowMs, now, wanted);
     this.window = window;
     const step = Math.ceil(limit / SAVES_PER_WINDOW);
-    const crossed = Math.floor(window.count / step) > Math.floor(savedCount / step);
+    const crossed = Math.floor(window.count / step) > Math.floor(countBefore / step);
     if (decision.allowed && (crossed || window.count >= limit)) {
       // Not awaited: the runtime holds this answer until the write is durable (output gate).
       this.ctx.storage.kv.put(WINDOW_KEY, window);
