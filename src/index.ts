@@ -11,6 +11,7 @@ import type { Env } from "./env";
 import { toAppError, UNAVAILABLE_RETRY_AFTER_SECONDS } from "./error-path";
 import { AppError } from "./errors";
 import { corsFromConfig } from "./http/cors";
+import { answerEveryRequest } from "./http/last-resort";
 import { requestLog } from "./http/request-log";
 import { securityHeaders } from "./http/security-headers";
 import { rateLimit } from "./ratelimit/middleware";
@@ -18,7 +19,7 @@ import { rateLimit } from "./ratelimit/middleware";
 export { MeetingRoom } from "./meeting/room";
 export { RateLimitCounter } from "./ratelimit/counter";
 
-const app = new Hono<{ Bindings: Env }>()
+export const app = new Hono<{ Bindings: Env }>()
   .use(requestId({ limitLength: 128 }))
   .use(requestLog())
   .use(securityHeaders())
@@ -39,4 +40,5 @@ app.onError((error, c) => {
   return c.json({ error: appError.toBody() }, appError.status);
 });
 
-export default app;
+/** Every request gets an answer, even when the app's own error handler fails (http/last-resort.ts). */
+export default { fetch: answerEveryRequest(app.fetch) } satisfies ExportedHandler<Env>;

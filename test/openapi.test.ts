@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import app from "../src/index";
+import { app } from "../src/index";
 import { openApiPath } from "../src/openapi/document";
 import { api, ORIGIN } from "./helpers/api";
 

@@ -104,14 +104,56 @@ async function load({ total, concurrency, send }) {
  * workerd CPU per request (µs) of `count` requests at the run's concurrency,
  * into `cpu[kind]`, and its kernel part into `cpu["kind [sys]"]`.
  */
-async function cpuPerRequest(cpu, kind, pid, count, send) {
+async function cpuPerRequest(cpu, kind, pid, count, send, drops) {
   const before = cpuMicros(pid);
   const sysBefore = systemMicros(pid);
-  const result = await load({ total: count, concurrency: opts.concurrency, send });
+  const result = await phase(drops, `cpu ${kind}`, { total: count, concurrency: opts.concurrency, send });
   cpu[kind] = (cpuMicros(pid) - before) / count;
   cpu[`${kind} [sys]`] = (systemMicros(pid) - sysBefore) / count;
-  const failed = count - (result.statuses[200] ?? 0) - (result.statuses[201] ?? 0);
+  const failed = count - (result.statuses[200] ?? 0) - (result.statuses[201] ?? 0) - result.dropped;
   if (failed > 0) console.log(`    ! ${failed} of ${count} not 200/201: ${JSON.stringify(result.statuses)}`);
+}
+
+/**
+ * How many requests the worker itself answered, from its `http.request`
+ * log lines on workerd's standard output (the log level is `info`): set by
+ * `measure` for the server under test.
+ */
+const workerAnswers = { count: 0 };
+
+function answerCounter() {
+  let partial = "";
+  return (chunk) => {
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop() ?? "";
+    for (const line of lines) if (line.includes('"event":"http.request"')) workerAnswers.count++;
+  };
+}
+
+/**
+ * `load` for one named phase of a run (warm-up, CPU samples, the load run);
+ * requests that got no answer are kept in `drops` under the phase's name,
+ * so a drop anywhere is reported, not only in the load run. With them, how
+ * many requests the worker answered in that phase (its log lines) against
+ * how many answers arrived: more answered than arrived means the runtime
+ * lost answers the worker gave; as many means the dropped requests never
+ * reached the worker's code (or it never finished them).
+ */
+async function phase(drops, name, params) {
+  const answeredBefore = workerAnswers.count;
+  const result = await load(params);
+  if (result.dropped > 0) {
+    await sleep(1_000); // the last log lines are still on their way
+    drops[name] = {
+      dropped: result.dropped,
+      of: result.total,
+      arrived: result.total - result.dropped,
+      workerAnswered: workerAnswers.count - answeredBefore,
+      reasons: result.drops,
+      details: result.dropDetails,
+    };
+  }
+  return result;
 }
 
 /** What makes two error lines the same: our JSON log lines by level, event, status and error; others by text. */
@@ -148,11 +190,14 @@ function stderrCounter() {
 
 async function measure(name, bundle, isMeetTime) {
   const stderr = stderrCounter();
+  /** Requests that got no HTTP answer, by phase. */
+  const drops = {};
   const server = await startMiniflare({
     clients: PARTICIPANTS,
     scriptPath: bundle.scriptPath,
     configPath: bundle.configPath,
     onStderr: stderr.onStderr,
+    onStdout: answerCounter(),
   });
   const pid = Object.values(server.pids)[0];
   try {
@@ -160,9 +205,9 @@ async function measure(name, bundle, isMeetTime) {
     const create = (i) => fetch(`${url}/api/meetings/create`, jsonRequest(createBody(`Load ${i}`)));
     const floorCreate = (i) => fetch(`${url}/create`, jsonRequest({ title: `Load ${i}` }));
     const send = isMeetTime ? create : floorCreate;
-    await load({ total: 200, concurrency: opts.concurrency, send }); // warm-up: JIT, statement caches
+    await phase(drops, "warm-up", { total: 200, concurrency: opts.concurrency, send }); // JIT, statement caches
     const cpu = {};
-    await cpuPerRequest(cpu, "create", pid, opts.cpuRequests, send);
+    await cpuPerRequest(cpu, "create", pid, opts.cpuRequests, send, drops);
     if (isMeetTime) {
       const { meeting, hostToken } = await post(`${url}/api/meetings/create`, createBody("Load 0"));
       const read = () =>
@@ -170,54 +215,64 @@ async function measure(name, bundle, isMeetTime) {
           headers: { authorization: `Bearer ${hostToken}` },
           signal: AbortSignal.timeout(60_000),
         });
-      await load({ total: 200, concurrency: opts.concurrency, send: read });
-      await cpuPerRequest(cpu, "get", pid, opts.cpuRequests, read);
+      await phase(drops, "warm-up get", { total: 200, concurrency: opts.concurrency, send: read });
+      await cpuPerRequest(cpu, "get", pid, opts.cpuRequests, read, drops);
       const tokens = await inviteTokens(url, opts.cpuRequests, PARTICIPANTS);
-      await cpuPerRequest(cpu, "join", pid, opts.cpuRequests, (i) =>
-        fetch(`${url}/api/meetings/join`, jsonRequest({ token: tokens[i], displayName: `Guest ${i}` })),
-      );
+      const join = (i) =>
+        fetch(`${url}/api/meetings/join`, jsonRequest({ token: tokens[i], displayName: `Guest ${i}` }));
+      await cpuPerRequest(cpu, "join", pid, opts.cpuRequests, join, drops);
     } else {
       const { id } = await post(`${url}/create`, { title: "read" });
       const read = () => fetch(`${url}/read/${id}`, { signal: AbortSignal.timeout(60_000) });
-      await load({ total: 200, concurrency: opts.concurrency, send: read });
-      await cpuPerRequest(cpu, "get", pid, opts.cpuRequests, read);
+      await phase(drops, "warm-up get", { total: 200, concurrency: opts.concurrency, send: read });
+      await cpuPerRequest(cpu, "get", pid, opts.cpuRequests, read, drops);
       const ping = () => fetch(`${url}/ping`, { signal: AbortSignal.timeout(60_000) });
-      await cpuPerRequest(cpu, "ping", pid, opts.cpuRequests, ping);
+      await cpuPerRequest(cpu, "ping", pid, opts.cpuRequests, ping, drops);
     }
     // `--creates 0`: CPU per request only, no load run.
-    if (opts.creates === 0) return { name, cpu, run: null, rss: null, stderr: stderr.counts };
+    if (opts.creates === 0) return { name, cpu, run: null, rss: null, stderr: stderr.counts, drops };
     const rss = { start: rssMiB(pid), peak: 0 };
     const sampler = setInterval(() => {
       rss.peak = Math.max(rss.peak, rssMiB(pid) ?? 0);
     }, 250);
     const cpuBefore = cpuMicros(pid);
-    const run = await load({ total: opts.creates, concurrency: opts.concurrency, send });
+    const run = await phase(drops, "load run", { total: opts.creates, concurrency: opts.concurrency, send });
     clearInterval(sampler);
     run.cpuPerCreate = (cpuMicros(pid) - cpuBefore) / opts.creates;
     rss.end = rssMiB(pid);
     rss.peak = Math.max(rss.peak, rss.end ?? 0);
     await sleep(opts.idleSeconds * 1000);
     rss.idle = rssMiB(pid);
-    return { name, cpu, run, rss, stderr: stderr.counts };
+    return { name, cpu, run, rss, stderr: stderr.counts, drops };
   } finally {
     await server.stop();
   }
 }
 
+/** Total requests of a result that got no HTTP answer, in any phase. */
+const droppedInAll = (result) => Object.values(result.drops).reduce((sum, phase) => sum + phase.dropped, 0);
+
 function report(result) {
-  const { name, cpu, run, rss, stderr } = result;
+  const { name, cpu, run, rss, stderr, drops } = result;
   const cpuText = Object.entries(cpu)
     .map(([k, v]) => `${k} ${round(v, 0)} µs`)
     .join(", ");
   console.log(`  ${name}: CPU per request ${cpuText}`);
   for (const [line, count] of Object.entries(stderr)) console.log(`    workerd stderr ${count} × ${line}`);
+  console.log(`    dropped (no HTTP answer): ${droppedInAll(result)}`);
+  for (const [phaseName, { dropped, of, arrived, workerAnswered, reasons, details }] of Object.entries(drops)) {
+    console.log(
+      `      ${phaseName}: ${dropped} of ${of} ${JSON.stringify(reasons)}; ` +
+        `the worker answered ${workerAnswered}, ${arrived} answers arrived`,
+    );
+    for (const drop of details) console.log(`        ${JSON.stringify(drop)}`);
+  }
   if (!run) return;
   console.log(
     `    ${run.total} creates at concurrency ${opts.concurrency}: ${round(run.perSecond, 0)}/s, p50 ${round(run.p50)} ms, ` +
       `p99 ${round(run.p99)} ms, CPU ${round(run.cpuPerCreate, 0)} µs/create, statuses ${JSON.stringify(run.statuses)}, ` +
       `dropped ${run.dropped}${run.dropped ? ` ${JSON.stringify(run.drops)}` : ""}`,
   );
-  for (const drop of run.dropDetails) console.log(`    dropped: ${JSON.stringify(drop)}`);
   console.log(
     `    workerd RSS MiB: start ${round(rss.start)}, peak ${round(rss.peak)}, end ${round(rss.end)}, ` +
       `after ${opts.idleSeconds} s idle ${round(rss.idle ?? 0)}; ` +
@@ -278,8 +333,12 @@ try {
         : `; in the load run ${list(results[name].map((r, i) => r.run.cpuPerCreate / results.floor[i].run.cpuPerCreate))}`;
     console.log(`  ${name} / floor, CPU per create: ${list(ratios)}${inLoad}; per GET: ${list(getRatios)}`);
   }
+  for (const [name] of variants) {
+    const dropped = results[name].map(droppedInAll);
+    console.log(`  ${name}: dropped (no HTTP answer) per round ${dropped.join(", ")}`);
+  }
   for (const run of results.after ?? []) {
-    if (run.run && ((run.run.statuses[500] ?? 0) > 0 || run.run.dropped > 0)) exitCode = 1;
+    if ((run.run && (run.run.statuses[500] ?? 0) > 0) || droppedInAll(run) > 0) exitCode = 1;
   }
   if (exitCode) console.log("FAILED: the working tree answered 500 or dropped connections under load");
   if (opts.json) writeFileSync(opts.json, JSON.stringify({ opts, results }, null, 2));

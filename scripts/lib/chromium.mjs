@@ -22,6 +22,8 @@ export function launchChromium(extraArgs = []) {
       "--disable-background-networking",
       "--use-fake-ui-for-media-stream",
       "--use-fake-device-for-media-stream",
+      // ICE over 127.0.0.1: in the suite's loopback-only namespace (scripts/netns-run.mjs) there is no other address.
+      "--allow-loopback-in-peer-connection",
       ...extraArgs,
     ],
   });

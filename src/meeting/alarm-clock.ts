@@ -9,6 +9,7 @@
  * The armed time is remembered, so arming again to the same time costs no
  * storage call.
  */
+import { log } from "../log";
 import type { CachedMeeting } from "./cached-meeting";
 import type { SocketRegistry } from "./socket-registry";
 
@@ -28,16 +29,53 @@ export class AlarmClock {
 
   /** Arms the alarm for the meeting's next due time; `socketComing`: a socket is about to be registered. */
   async schedule(socketComing = false): Promise<void> {
+    await this.ready();
+    await this.arm(socketComing);
+  }
+
+  /**
+   * Learns which alarm is armed, if not known yet (a storage read that can
+   * fail): a rule that moves the expiry runs this before its write, so a
+   * failure here still means nothing changed.
+   */
+  async ready(): Promise<void> {
+    if (this.armedAt === undefined) this.armedAt = await this.storage.getAlarm();
+  }
+
+  /**
+   * Re-arms after a write that moved the expiry, called in the same
+   * synchronous block as that write (after `ready()`), so the output gate
+   * commits both together. Never fails the caller: the write stands, so a
+   * failure to arm is logged and left to the alarm already armed, which
+   * fires no later than it would have and re-arms from the stored expiry
+   * (an expiry moved earlier is then kept late: the meeting already answers
+   * 404 from its expiry on, only its deletion waits).
+   */
+  rearmAfterWrite(): Promise<void> {
+    const failed = (error: unknown) => {
+      this.armedAt = undefined;
+      log("warn", "meeting.alarm_arm_failed", { meetingId: this.meeting.get()?.id, error: String(error) });
+    };
+    try {
+      return this.arm(false).catch(failed);
+    } catch (error) {
+      failed(error);
+      return Promise.resolve();
+    }
+  }
+
+  /** Sets the alarm without awaiting anything first; `armedAt` undefined (not read yet) arms unconditionally. */
+  private arm(socketComing: boolean): Promise<void> {
     const meeting = this.meeting.get();
-    if (!meeting) return;
+    if (!meeting) return Promise.resolve();
     const lobbyDue = this.lobbyDeadline();
     const sweeping = socketComing || this.sockets.size > 0 || lobbyDue !== null;
     let target = sweeping ? Math.min(meeting.expiresAt, Date.now() + SWEEP_INTERVAL_MS) : meeting.expiresAt;
     if (lobbyDue !== null) target = Math.min(target, lobbyDue);
-    if (this.armedAt === undefined) this.armedAt = await this.storage.getAlarm();
-    if (this.armedAt !== null && (this.armedAt === target || (sweeping && this.armedAt < target))) return;
+    const armedAt = this.armedAt;
+    if (armedAt != null && (armedAt === target || (sweeping && armedAt < target))) return Promise.resolve();
     this.armedAt = target;
-    await this.storage.setAlarm(target);
+    return this.storage.setAlarm(target);
   }
 
   /** A fresh object has no alarm: arms it without asking storage first. */

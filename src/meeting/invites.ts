@@ -49,10 +49,16 @@ export async function mintJoinTokens(
     expiresAt,
   }));
   checkInviteLimit(room.store, tokens.length, now);
+  // Signed before the write, so a failure (503) stores nothing; a refusal above costs no signature.
+  const signed = await Promise.all(tokens.map((token) => room.credentials.join(meeting, token.id, expiresAt)));
+  // Checked again in the write's synchronous block: another request may have ended the meeting or
+  // minted invites while these were signed. (A reschedule meanwhile may leave an invite's expiry past
+  // the meeting's: harmless, as no invite is accepted once its meeting has expired.)
+  authorizeActive(room, claims, HOST_ONLY);
+  checkInviteLimit(room.store, tokens.length, now);
   room.store.transaction(() => {
     room.store.insertJoinTokens(tokens);
     collectSpentRows(room.store, now, room.config.tokenExpiryMs);
   });
-  const signed = await Promise.all(tokens.map((token) => room.credentials.join(meeting, token.id, expiresAt)));
   return { tokens: signed.map((token) => ({ token, expiresAt: iso(expiresAt) })) };
 }

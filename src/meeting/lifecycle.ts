@@ -12,10 +12,11 @@ import { authorizeActive, HOST_ONLY } from "./access";
 import { sweepSilentSockets } from "./connection";
 import type { RoomContext } from "./context";
 import { collectSpentRows } from "./housekeeping";
-import { liveMeetingView, liveParticipantView } from "./live-views";
-import { closeLobby, endOverdueWaits } from "./lobby";
+import { liveMeetingView, liveParticipantView, withLiveState } from "./live-views";
+import { closeLobbySockets, endOverdueWaits } from "./lobby";
 import { encodeEvent } from "./socket-registry";
 import { DEFAULT_STATE, type MeetingRow, type ParticipantRow } from "./store";
+import { meetingView } from "./views";
 
 export interface CreateResult {
   meeting: MeetingData;
@@ -94,6 +95,9 @@ async function createStored<T>(
 
 export async function terminateMeeting(room: RoomContext, claims: TokenClaims): Promise<{ meeting: MeetingData }> {
   const { meeting } = authorizeActive(room, claims, HOST_ONLY);
+  // As for a reschedule: the alarm is read before the write, the answer built inside it, and the
+  // re-arming shares its synchronous block, so a failure is either before the commit (503) or none.
+  await room.alarm.ready();
   const now = Date.now();
   const ended: MeetingRow = {
     ...meeting,
@@ -102,16 +106,22 @@ export async function terminateMeeting(room: RoomContext, claims: TokenClaims): 
     updatedAt: now,
     expiresAt: now + room.config.meetingExpiryMs,
   };
-  room.store.markEnded(ended);
+  room.presence.flushQuietly();
+  const view = room.store.transaction(() => {
+    room.store.markEnded(ended);
+    room.store.deleteAllLobbyRequests();
+    // Everyone's socket is closed below: nobody is connected to an ended meeting.
+    const listed = room.store.listedParticipants().map((p) => withLiveState(room.sockets, p));
+    return meetingView(ended, listed, () => false);
+  });
   room.meeting.set(ended);
   room.sockets.broadcast(encodeEvent({ type: "meeting:terminated", data: {} }));
-  room.presence.flushQuietly();
   room.sockets.closeAll(CLOSE.TERMINATED, "meeting terminated");
-  closeLobby(room);
-  await room.alarm.schedule();
+  closeLobbySockets(room);
+  await room.alarm.rearmAfterWrite();
   log("info", "meeting.terminated", { meetingId: room.meetingId });
   room.metrics.count("meeting_ended", { meetingId: room.meetingId });
-  return { meeting: liveMeetingView(room, ended) };
+  return { meeting: view };
 }
 
 /** The alarm: the meeting's expiry, or a sweep of silent sockets and spent rows until then. */
@@ -136,7 +146,7 @@ export async function alarmFired(room: RoomContext): Promise<void> {
 async function expire(room: RoomContext): Promise<void> {
   room.presence.discard();
   room.sockets.closeAll(CLOSE.TERMINATED, "meeting expired");
-  closeLobby(room);
+  closeLobbySockets(room);
   await room.store.deleteEverything();
   room.meeting.set(null);
   room.chat.reset(undefined);

@@ -21,9 +21,10 @@ import {
 import type { RoomContext } from "./context";
 import { collectSpentRows } from "./housekeeping";
 import { grantExpiry } from "./invites";
+import { liveMeetingView } from "./live-views";
 import { announceDenials, denyWaitersOf, knock } from "./lobby";
 import { type JoinResult, joinedAnswer, newParticipant, requireRoom } from "./membership";
-import type { LinkRow } from "./store";
+import type { LinkRow, MeetingRow } from "./store";
 import { iso } from "./views";
 
 /** A meeting has at most this many unrevoked, unexpired links (409 INVITE_LIMIT). */
@@ -113,20 +114,34 @@ export function revokeLink(room: RoomContext, claims: TokenClaims, linkId: strin
  */
 export async function joinByLink(room: RoomContext, claims: TokenClaims, displayName: string): Promise<LinkJoinResult> {
   room.credentials.requireSecret();
+  const before = linkJoinable(room, claims);
+  if (before.link.lobby) {
+    return { kind: "waiting", waiting: await knock(room, before.meeting, before.link, displayName) };
+  }
+  requireRoom(room, before.meeting);
+  const now = Date.now();
+  const participant = newParticipant(displayName, now);
+  // Signed before the write, so a failure counts no use (a 503 means nothing changed); the checks run
+  // again after it, as another request may have used the link up, revoked it or filled the meeting.
+  const { sessionToken } = await room.credentials.session(before.meeting, participant.id, now);
+  const { meeting, link } = linkJoinable(room, claims);
+  requireRoom(room, meeting);
+  const meetingData = room.store.transaction(() => {
+    room.store.insertParticipant(participant);
+    room.store.countLinkUse(link.id);
+    return liveMeetingView(room, meeting);
+  });
+  return { kind: "joined", joined: joinedAnswer(room, meeting, participant, sessionToken, meetingData) };
+}
+
+/** The link join's checks that come before its kind matters: 401, 404, 403 (revoked), 410, 409 LINK_EXHAUSTED. */
+function linkJoinable(room: RoomContext, claims: TokenClaims): { meeting: MeetingRow; link: LinkRow } {
   requireOwnToken(room, claims);
   const meeting = requireMeeting(room);
   const link = requireLiveLink(room.store, claims);
   requireActive(meeting);
   requireUses(link);
-  if (link.lobby) return { kind: "waiting", waiting: await knock(room, meeting, link, displayName) };
-  requireRoom(room, meeting);
-  const now = Date.now();
-  const participant = newParticipant(displayName, now);
-  room.store.transaction(() => {
-    room.store.insertParticipant(participant);
-    room.store.countLinkUse(link.id);
-  });
-  return { kind: "joined", joined: await joinedAnswer(room, meeting, participant, now) };
+  return { meeting, link };
 }
 
 function requireUses(link: LinkRow): void {

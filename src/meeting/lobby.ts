@@ -327,10 +327,9 @@ export function endOverdueWaits(room: RoomContext, now: number): void {
   }
 }
 
-/** The meeting ended or expired: every waiting guest is told so, and the lobby is emptied. */
-export function closeLobby(room: RoomContext): void {
+/** The meeting ended or expired: every waiting guest is told so (its rows go with the meeting's write). */
+export function closeLobbySockets(room: RoomContext): void {
   for (const [ws, attachment] of openLobbySockets(room)) closeLobbySocket(ws, attachment.requestId, ENDED);
-  room.store.deleteAllLobbyRequests();
 }
 
 function closeLobbySocket(ws: WebSocket, requestId: string, reason: string): void {

@@ -21,9 +21,33 @@ export interface JoinResult {
   wsUrl: string;
 }
 
-/** Redeems a single-use invite: a new participant and its session token. */
+/**
+ * Redeems a single-use invite: a new participant and its session token.
+ * Every step that can fail runs before the commit, so a 503 leaves the
+ * invite unspent: the token is signed first (the participant's id is chosen
+ * up front) and the answer is read inside the write's transaction.
+ */
 export async function joinMeeting(room: RoomContext, claims: TokenClaims, displayName: string): Promise<JoinResult> {
   room.credentials.requireSecret();
+  const now = Date.now();
+  const participant = newParticipant(displayName, now);
+  // A refusal costs no signature; the checks run again after it, as another request may have
+  // redeemed the invite, filled the meeting or ended it while this one was signing.
+  const before = redeemable(room, claims);
+  const { sessionToken } = await room.credentials.session(before.meeting, participant.id, now);
+  const { meeting, tokenId } = redeemable(room, claims);
+  // Check and redemption run without an await in between: the object's
+  // single thread makes concurrent redemptions of one token exactly-once.
+  const meetingData = room.store.transaction(() => {
+    room.store.insertParticipant(participant);
+    room.store.redeemJoinToken(tokenId, participant.id, now);
+    return liveMeetingView(room, meeting);
+  });
+  return joinedAnswer(room, meeting, participant, sessionToken, meetingData);
+}
+
+/** The contract's checks of a join, in its order: the meeting and the invite, unspent, with a free seat. */
+function redeemable(room: RoomContext, claims: TokenClaims): { meeting: MeetingRow; tokenId: string } {
   requireOwnToken(room, claims);
   const meeting = requireMeeting(room);
   if (claims.kind !== "join") throw new AppError("FORBIDDEN", "joining takes a join token");
@@ -32,15 +56,7 @@ export async function joinMeeting(room: RoomContext, claims: TokenClaims, displa
   requireActive(meeting);
   if (token.redeemedAt !== null) throw new AppError("TOKEN_ALREADY_USED", "this join token was already used");
   requireRoom(room, meeting);
-  const now = Date.now();
-  const participant = newParticipant(displayName, now);
-  // Check and redemption run without an await in between: the object's
-  // single thread makes concurrent redemptions of one token exactly-once.
-  room.store.transaction(() => {
-    room.store.insertParticipant(participant);
-    room.store.redeemJoinToken(token.id, participant.id, now);
-  });
-  return joinedAnswer(room, meeting, participant, now);
+  return { meeting, tokenId: token.id };
 }
 
 /** A participant row for someone joining now (by invite, link or admission from the lobby). */
@@ -63,18 +79,21 @@ export function requireRoom(room: RoomContext, meeting: MeetingRow): void {
   }
 }
 
-/** The join answer for a participant just written: its session token, logged and counted. */
-export async function joinedAnswer(
+/**
+ * The join answer for a participant just written, whose session token was
+ * signed before the write and whose meeting view was read inside it.
+ */
+export function joinedAnswer(
   room: RoomContext,
   meeting: MeetingRow,
   participant: ParticipantRow,
-  now: number,
-): Promise<JoinResult> {
-  const { sessionToken } = await room.credentials.session(meeting, participant.id, now);
+  sessionToken: string,
+  meetingData: MeetingData,
+): JoinResult {
   log("info", "meeting.joined", { meetingId: room.meetingId, participantId: participant.id });
   room.metrics.count("participant_joined", { meetingId: room.meetingId });
   return {
-    meeting: liveMeetingView(room, meeting),
+    meeting: meetingData,
     participant: liveParticipantView(room, participant),
     sessionToken,
     wsUrl: `/api/meetings/${meeting.id}/ws`,

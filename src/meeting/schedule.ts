@@ -37,11 +37,18 @@ export async function reschedule(
     updatedAt: now,
     expiresAt: scheduledAt + durationMinutes * 60_000 + room.config.meetingExpiryMs,
   };
-  room.store.updateSchedule(next);
+  // Every step that can fail runs before the commit (a 503 must mean nothing changed): the alarm is
+  // read first, the answer is built inside the write's transaction, and the alarm is re-armed in the
+  // same synchronous block as the write, which cannot fail the request any more.
+  await room.alarm.ready();
+  const view = room.store.transaction(() => {
+    room.store.updateSchedule(next);
+    return liveMeetingView(room, next);
+  });
   room.meeting.set(next);
-  const view = liveMeetingView(room, next);
+  const armed = room.alarm.rearmAfterWrite();
   room.sockets.broadcast(encodeEvent({ type: "meeting:datetime:changed", data: { meeting: view, updatedBy } }));
-  await room.alarm.schedule();
+  await armed;
   log("info", "meeting.rescheduled", { meetingId: room.meetingId, version: next.version });
   return view;
 }

@@ -145,16 +145,20 @@ export async function startWrangler({ clients, configPath, vars: extraVars }) {
   });
 }
 
-/** `onStderr(chunk)`, if given, receives workerd's error output instead of this terminal. */
-export async function startMiniflare({ clients, scriptPath, configPath, vars: extraVars, onStderr }) {
+/**
+ * `onStderr(chunk)`, if given, receives workerd's error output instead of this terminal;
+ * `onStdout(chunk)` its standard output (the worker's info log lines), otherwise dropped.
+ */
+export async function startMiniflare({ clients, scriptPath, configPath, vars: extraVars, onStderr, onStdout }) {
   const port = await freePort(HTTP_PORTS);
   const persistDir = mkdtempSync(join(tmpdir(), "meettime-bench-state-"));
   const host = fork(join(ROOT, "scripts/bench/miniflare-host.mjs"), [], {
     cwd: ROOT,
     env: QUIET_ENV,
-    stdio: ["ignore", "ignore", onStderr ? "pipe" : "inherit", "ipc"],
+    stdio: ["ignore", onStdout ? "pipe" : "ignore", onStderr ? "pipe" : "inherit", "ipc"],
   });
   if (onStderr) host.stderr.on("data", onStderr);
+  if (onStdout) host.stdout.on("data", onStdout);
   const stop = async () => {
     const all = [host.pid, ...descendants(host.pid)];
     if (host.connected) host.send({ stop: true });

@@ -33,6 +33,10 @@ export interface TurnServerOptions {
   /** Relay ports coturn allocates from. */
   relayPorts?: readonly [number, number];
   secret?: string;
+  /** Relay to loopback peers (the suite's browsers and peers are on 127.0.0.1); default true. */
+  allowLoopbackPeers?: boolean;
+  /** More `--option=value` arguments, e.g. a sample configuration's lines. */
+  extraArgs?: readonly string[];
 }
 
 export const TURNSERVER = "turnserver";
@@ -74,7 +78,8 @@ export async function startTurnServer(options: TurnServerOptions = {}): Promise<
       "--no-dtls",
       "--no-cli",
       "--no-rfc5780",
-      "--allow-loopback-peers",
+      ...(options.allowLoopbackPeers === false ? [] : ["--allow-loopback-peers"]),
+      ...(options.extraArgs ?? []),
       `--db=${join(dir, "turndb")}`,
       `--pidfile=${join(dir, "turnserver.pid")}`,
       "--log-file=stdout",
