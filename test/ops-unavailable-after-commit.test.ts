@@ -96,6 +96,21 @@ describe("a join whose later step fails", () => {
   });
 });
 
+describe("a join by a meeting link whose signing fails", () => {
+  it("counts no use and seats nobody, and the retry works", async () => {
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { meeting, hostToken } = await createMeeting();
+    const minted = await api("POST", `/api/meetings/${meeting.id}/links`, { token: hostToken, body: { lobby: false } });
+    expect(minted.status, JSON.stringify(minted.body)).toBe(201);
+    const join = () => api("POST", "/api/meetings/join", { body: { token: minted.body.token, displayName: "Grace" } });
+    await expectUnavailableWhileBroken(meeting.id, (room) => room.credentials, "session", join);
+    const retried = await join();
+    expect(retried.status, JSON.stringify(retried.body)).toBe(200);
+    const links = await api("GET", `/api/meetings/${meeting.id}/links`, { token: hostToken });
+    expect(links.body.links[0].uses).toBe(1);
+  });
+});
+
 describe("minting invites whose signing fails", () => {
   it("stores no invite", async () => {
     vi.spyOn(console, "warn").mockImplementation(() => {});
