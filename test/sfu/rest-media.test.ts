@@ -14,7 +14,6 @@ import { api, createMeeting, expectError, join, meetingWith, mintJoinToken } fro
 import {
   ANSWER,
   callMedia,
-  cameraTracks,
   MEDIA_ROUTES,
   type MediaRoute,
   OFFER,
