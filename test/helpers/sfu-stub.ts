@@ -25,7 +25,9 @@ export interface SfuCall {
 export type SfuBehaviour =
   | { kind: "refuse"; status?: number; errorCode: string; errorDescription: string }
   | { kind: "fail"; status?: number }
-  | { kind: "hang" };
+  | { kind: "hang" }
+  /** Answers normally, after `ms`. */
+  | { kind: "delay"; ms: number };
 
 interface FakeTrack {
   mid: string;
@@ -122,6 +124,7 @@ export function stubSfu() {
       const signal = init?.signal;
       return new Promise<Response>((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
     }
+    if (behaviour?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, behaviour.ms));
     if (behaviour?.kind === "fail") return new Response("upstream trouble", { status: behaviour.status ?? 500 });
     if (behaviour?.kind === "refuse") {
       const { errorCode, errorDescription } = behaviour;

@@ -11,15 +11,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { api, createMeeting, expectError, join, meetingWith, mintJoinToken } from "../helpers/api";
-import {
-  ANSWER,
-  callMedia,
-  MEDIA_ROUTES,
-  type MediaRoute,
-  OFFER,
-  publishCamera,
-  VALID_BODIES,
-} from "../helpers/media";
+import { ANSWER, callMedia, MEDIA_ROUTES, type MediaRoute, OFFER, publishCamera, VALID_BODIES } from "../helpers/media";
 import { expectRejected } from "../helpers/meeting-storage";
 import { describeAccessChecks, hostCalendarToken } from "../helpers/member-routes";
 import { captureLogs, SFU_SECRET, type SfuStub, stubSfu } from "../helpers/sfu-stub";
@@ -372,6 +364,7 @@ describe("when the SFU refuses, fails or hangs", () => {
     const res = await hanging;
     expectError(res, 503, "UNAVAILABLE");
     expect(Date.now() - started).toBeGreaterThanOrEqual(4900);
+    expect(Date.now() - started).toBeLessThan(9000);
     expect((await storedTracks(m.id)).map((t) => t.track_name)).toEqual(["cam-video", "cam-audio"]);
   });
 
@@ -412,21 +405,24 @@ describe("limits", () => {
   it("limits each participant to a bucket of 50 media calls (429 with Retry-After), others unaffected", async () => {
     const m = await meetingWith("Grace");
     const guest = m.guests[0]!;
-    // At once, so the bucket (refilled 10 a second) has no time to refill much.
+    // At once, so the bucket (refilled 10 a second) has little time to refill.
+    const started = Date.now();
     const answers = await Promise.all(
-      Array.from({ length: 70 }, () =>
+      Array.from({ length: 150 }, () =>
         callMedia(m.id, "renegotiate", guest.sessionToken, { sessionDescription: ANSWER }),
       ),
     );
-    const statuses = answers.map((res) => res.status);
+    const seconds = (Date.now() - started) / 1000;
     // No session yet: each admitted call is 404; past the bucket they are 429.
-    expect(statuses.filter((s) => s === 404).length).toBeGreaterThanOrEqual(50);
-    expect(statuses.filter((s) => s === 404).length).toBeLessThan(60);
-    expect(statuses.filter((s) => s === 429).length).toBe(70 - statuses.filter((s) => s === 404).length);
+    const admitted = answers.filter((res) => res.status === 404).length;
+    const refused = answers.filter((res) => res.status === 429);
+    expect(admitted + refused.length).toBe(150);
+    expect(admitted).toBeGreaterThanOrEqual(50);
+    expect(admitted).toBeLessThanOrEqual(50 + Math.ceil(seconds * 10) + 1);
+    expect(refused.length).toBeGreaterThan(0);
+    expectError(refused[0]!, 429, "RATE_LIMITED");
+    expect(Number(refused[0]!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect(sfu.calls).toEqual([]);
-    const refused = await callMedia(m.id, "session", guest.sessionToken, {});
-    expectError(refused, 429, "RATE_LIMITED");
-    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect((await callMedia(m.id, "session", m.hostToken, {})).status).toBe(201);
     await new Promise((resolve) => setTimeout(resolve, 300)); // ~3 tokens back at 10 a second
     expect((await callMedia(m.id, "session", guest.sessionToken, {})).status).toBe(201);

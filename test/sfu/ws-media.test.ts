@@ -62,6 +62,7 @@ describe("meeting:joined and media:tracks", () => {
       { trackName: "screen", kind: "video", screen: true },
     ]);
     await grace!.socket.expectNo("media:tracks");
+    expect(grace!.socket.frames.filter((f) => f.type === "media:tracks")).toEqual([]);
   });
 
   it("pulling tracks announces nothing", async () => {
@@ -175,6 +176,23 @@ describe("withdrawal", () => {
     expect((await api("DELETE", `/api/meetings/${m.id}`, { token: m.hostToken })).status).toBe(200);
     expect(await closeOf(sessionNo(0))).toEqual({ tracks: [{ mid: "0" }, { mid: "1" }], force: true });
     expect((await closeOf(graceSession)).tracks).toEqual([{ mid: "0" }, { mid: "1" }, { mid: pulledMid }]);
+  });
+
+  it("tracks the SFU added while their publisher left are closed again, and never announced", async () => {
+    const m = await liveMeeting("Grace");
+    const [grace] = m.guests;
+    expect((await callMedia(m.id, "session", grace!.sessionToken, {})).status).toBe(201);
+    sfu.misbehave("tracks/new", { kind: "delay", ms: 500 });
+    const publishing = callMedia(m.id, "tracks", grace!.sessionToken, {
+      sessionDescription: OFFER,
+      tracks: [{ location: "local", mid: "0", trackName: "cam-video", kind: "video" }],
+    });
+    await vi.waitFor(() => expect(sfu.callsOf("tracks/new")).toHaveLength(1));
+    expect((await api("POST", `/api/meetings/${m.id}/leave`, { token: grace!.sessionToken })).status).toBe(200);
+    expect((await publishing).status).toBe(403);
+    expect(await closeOf(sessionNo(0))).toEqual({ tracks: [{ mid: "0" }], force: true });
+    expect(sfu.tracksOf(sessionNo(0))).toEqual([]);
+    await m.host.socket.expectNo("media:tracks");
   });
 
   it("a close the SFU hangs on holds nothing up: chat goes on", async () => {
