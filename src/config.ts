@@ -8,6 +8,7 @@ import type { Env } from "./env";
 import { AppError } from "./errors";
 import { DEFAULT_STUN_URLS, DEFAULT_TURN_API_BASE_URL, type IceConfig, type TurnProvider } from "./ice/ice-servers";
 import { LOG_LEVELS, type LogLevel, redactSecrets } from "./log";
+import { DEFAULT_SFU_API_BASE_URL, type SfuConfig } from "./sfu/client";
 
 const MIN_SECRET_BYTES = 32;
 /** Contract 1.2: a create key has at least 32 characters. */
@@ -47,6 +48,8 @@ const ConfigSchema = z.object({
     .transform((url) => new URL(url).origin)
     .optional(),
   ACCESS_AUD: z.string().trim().optional(),
+  SFU_APP_ID: z.string().trim().optional(),
+  SFU_API_BASE_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_SFU_API_BASE_URL),
 });
 
 export interface Config {
@@ -63,6 +66,8 @@ export interface Config {
   logLevel: LogLevel;
   /** STUN and TURN for the `iceServers` of create, join and `ice-servers`. */
   ice: IceConfig;
+  /** Cloudflare Realtime SFU (contract 1.2): set, every new meeting's media is `sfu`; null, `mesh`. */
+  sfu: SfuConfig | null;
   /** Who may create meetings (contract 1.2); see src/auth/create-access.ts. */
   createAccess: CreateAccessConfig;
 }
@@ -121,6 +126,7 @@ export function loadConfig(env: Env): Config {
       ttlSeconds: vars.TURN_TTL_SECONDS,
     },
     createAccess: createAccess(env.CREATE_KEYS ?? "", vars.ACCESS_TEAM_DOMAIN, vars.ACCESS_AUD),
+    sfu: sfuConfig(vars.SFU_APP_ID, env.SFU_APP_SECRET, vars.SFU_API_BASE_URL),
   };
   cache.set(env, config);
   return config;
@@ -191,6 +197,27 @@ function createAccess(
     keys,
     access: teamDomain && audience ? { teamDomain, audience } : null,
   };
+}
+
+/**
+ * The SFU when both its app id and secret are set. Half of it is a
+ * deployment mistake: logged once (never the secret) and meetings stay
+ * `mesh`, so nobody's call breaks over it.
+ */
+function sfuConfig(appId: string | undefined, appSecret: string | undefined, apiBaseUrl: string): SfuConfig | null {
+  const secret = appSecret?.trim() ?? "";
+  if (appId && secret) return { appId, appSecret: secret, apiBaseUrl: apiBaseUrl.replace(/\/+$/, "") };
+  if (appId || secret) {
+    const missing = appId ? "SFU_APP_SECRET (SFU_APP_ID is set)" : "SFU_APP_ID (SFU_APP_SECRET is set)";
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "config.sfu_incomplete",
+        message: `the SFU is half configured, missing ${missing}; new meetings use mesh media until it is completed.`,
+      }),
+    );
+  }
+  return null;
 }
 
 /**

@@ -25,6 +25,7 @@ export const ERROR_STATUS = {
   // Contract 1.2
   LINK_EXHAUSTED: 409,
   LOBBY_FULL: 409,
+  MEDIA_MODE: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

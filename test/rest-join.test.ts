@@ -29,6 +29,7 @@ describe("POST /api/meetings/join", () => {
     expect(res.status).toBe(200);
     // iceServers and iceServersExpiresAt: contract 1.1, see rest-ice-servers.test.ts.
     expect(Object.keys(res.body).sort()).toEqual(JOIN_ANSWER_KEYS);
+    expect(res.body.media).toEqual({ mode: "mesh" });
     const { participant, sessionToken, wsUrl } = res.body;
     expect(participant).toMatchObject({ name: "Grace", role: "participant", connected: false });
     expect(participant.id).not.toBe(host.id);

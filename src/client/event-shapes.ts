@@ -108,6 +108,25 @@ const urls = check<string | string[]>((value) =>
   typeof value === "string" || (Array.isArray(value) && value.every((u) => typeof u === "string")) ? undefined : "",
 );
 const iceServer = object({ urls, username: absentOr(string), credential: absentOr(string) });
+const publishedTrack: Check<Data<"media:tracks">["tracks"][number]> = object({
+  trackName: string,
+  kind: oneOf("audio", "video"),
+  screen: check<boolean | undefined>((value) => (value === undefined || typeof value === "boolean" ? undefined : "")),
+});
+const publishedTracks = arrayOf(publishedTrack);
+/** `media` of `meeting:joined` (contract 1.2): the mode, and for `sfu` each participant's tracks. */
+const joinedMedia: Check<Data<"meeting:joined">["media"]> = object({
+  mode: oneOf("mesh", "sfu"),
+  tracks: check<Record<string, Data<"media:tracks">["tracks"]> | undefined>((value) => {
+    if (value === undefined) return undefined;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return "";
+    for (const [participantId, list] of Object.entries(value)) {
+      const where = publishedTracks(list);
+      if (where !== undefined) return at(participantId, where);
+    }
+    return undefined;
+  }),
+});
 
 /**
  * The check of each server event's `data`, by `type`. A `Record` over the
@@ -118,6 +137,7 @@ export const SERVER_EVENT_CHECKS: { [K in ServerEventType]: Check<Data<K>> } = {
     self: participant,
     meeting,
     chat: arrayOf(chatMessage),
+    media: joinedMedia,
     lobby: absentOr(arrayOf(lobbyEntry)),
   }),
   "meeting:participant-joined": object({ participant }),
@@ -154,4 +174,5 @@ export const SERVER_EVENT_CHECKS: { [K in ServerEventType]: Check<Data<K>> } = {
     media: object({ mode: oneOf("mesh", "sfu") }),
   }),
   "lobby:denied": object({ reason: string }),
+  "media:tracks": object({ participantId: string, tracks: publishedTracks }),
 };

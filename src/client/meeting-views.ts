@@ -95,6 +95,7 @@ export class MeetingViews {
       case "webrtc:offer":
       case "webrtc:answer":
       case "webrtc:ice-candidate":
+      case "media:tracks":
         break;
       // Contract 1.2: the lobby (hosts' events; a lobby socket's own events never reach a meeting's views).
       case "lobby:knock":

@@ -13,6 +13,7 @@ import type { RoomContext } from "./context";
 import { buildJoinedFrame } from "./joined-frame";
 import { liveMeetingView, withLiveState } from "./live-views";
 import { connectLobbySocket, lobbyAttachment, lobbySocketGone, lobbyView } from "./lobby";
+import { joinedMedia, withdrawMedia } from "./media";
 import { closeQuietly, encodeEvent, type SocketIdentity, sendQuietly } from "./socket-registry";
 import type { MeetingRow, ParticipantRow } from "./store";
 import { chatView, participantView } from "./views";
@@ -52,7 +53,13 @@ async function acceptSocket(
   const self = participantView(live, true);
   const chat = room.store.chatHistory(since, CHAT_ON_JOIN).map((row) => chatView(row));
   const lobby = participant.role === "host" ? lobbyView(room) : undefined;
-  const joined = buildJoinedFrame(self, liveMeetingView(room, meeting, participant.id), chat, lobby);
+  const joined = buildJoinedFrame(
+    self,
+    liveMeetingView(room, meeting, participant.id),
+    chat,
+    joinedMedia(room, meeting),
+    lobby,
+  );
   await room.alarm.schedule(true);
   const identity: SocketIdentity = {
     participantId: participant.id,
@@ -127,6 +134,8 @@ export function announceLeft(
   participantId: string,
   reason: "left" | "disconnected" | "kicked",
 ): void {
+  // Its tracks go first (`media:tracks` with an empty list), so nobody keeps a tile of someone gone.
+  withdrawMedia(room, participantId, reason);
   room.sockets.broadcast(encodeEvent({ type: "meeting:participant-left", data: { participantId, reason } }));
 }
 

@@ -7,7 +7,13 @@
  * leaving out the oldest messages; the client sees the first `seq` jump, as
  * it does when its gap is older than what the meeting keeps.
  */
-import type { ChatMessageData, LobbyEntryData, MeetingData, ParticipantData } from "../protocol/schemas";
+import type {
+  ChatMessageData,
+  JoinedMediaData,
+  LobbyEntryData,
+  MeetingData,
+  ParticipantData,
+} from "../protocol/schemas";
 import { frameBytesOver, utf8Length } from "./frames";
 import { encodeEvent } from "./socket-registry";
 
@@ -18,12 +24,13 @@ export function buildJoinedFrame(
   self: ParticipantData,
   meeting: MeetingData,
   chat: ChatMessageData[],
+  media: JoinedMediaData,
   /** A host's view of the lobby (contract 1.2); absent for everyone else. */
   lobby?: LobbyEntryData[],
   maxBytes = JOINED_FRAME_MAX_BYTES,
 ): string {
   const joined = (kept: ChatMessageData[]) =>
-    encodeEvent({ type: "meeting:joined", data: { self, meeting, chat: kept, ...(lobby ? { lobby } : {}) } });
+    encodeEvent({ type: "meeting:joined", data: { self, meeting, chat: kept, media, ...(lobby ? { lobby } : {}) } });
   const frame = joined(chat);
   if (!frameBytesOver(frame, maxBytes)) return frame;
   let budget = maxBytes - utf8Length(joined([]));

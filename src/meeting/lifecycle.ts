@@ -7,13 +7,14 @@ import type { TokenClaims } from "../auth/tokens";
 import { AppError } from "../errors";
 import { log } from "../log";
 import { CLOSE } from "../protocol/close-codes";
-import type { CreateMeetingInput, MeetingData, ParticipantData } from "../protocol/schemas";
+import type { CreateMeetingInput, MediaModeData, MeetingData, ParticipantData } from "../protocol/schemas";
 import { authorizeActive, HOST_ONLY } from "./access";
 import { sweepSilentSockets } from "./connection";
 import type { RoomContext } from "./context";
 import { collectSpentRows } from "./housekeeping";
 import { liveMeetingView, liveParticipantView, withLiveState } from "./live-views";
 import { closeLobbySockets, endOverdueWaits } from "./lobby";
+import { closeAllMedia, mediaInfo } from "./media";
 import { encodeEvent } from "./socket-registry";
 import { DEFAULT_STATE, type MeetingRow, type ParticipantRow } from "./store";
 import { meetingView } from "./views";
@@ -22,12 +23,15 @@ export interface CreateResult {
   meeting: MeetingData;
   hostToken: string;
   participant: ParticipantData;
+  media: { mode: MediaModeData };
 }
 
+/** `mediaMode` is the worker's, from the deployment's SFU configuration at the moment of creation. */
 export async function createMeeting(
   room: RoomContext,
   meetingId: string,
   input: CreateMeetingInput,
+  mediaMode: MediaModeData = "mesh",
 ): Promise<CreateResult> {
   const config = room.config;
   room.credentials.requireSecret();
@@ -58,11 +62,17 @@ export async function createMeeting(
     updatedAt: now,
     endedAt: null,
     expiresAt: input.scheduledAt + input.durationMinutes * 60_000 + config.meetingExpiryMs,
+    mediaMode,
   };
   const hostToken = await createStored(room, meeting, host, () => room.credentials.host(meeting));
   log("info", "meeting.created", { meetingId });
   room.metrics.count("meeting_created", { meetingId });
-  return { meeting: liveMeetingView(room, meeting), hostToken, participant: liveParticipantView(room, host) };
+  return {
+    meeting: liveMeetingView(room, meeting),
+    hostToken,
+    participant: liveParticipantView(room, host),
+    media: mediaInfo(meeting),
+  };
 }
 
 /**
@@ -115,6 +125,7 @@ export async function terminateMeeting(room: RoomContext, claims: TokenClaims): 
     return meetingView(ended, listed, () => false);
   });
   room.meeting.set(ended);
+  closeAllMedia(room, ended);
   room.sockets.broadcast(encodeEvent({ type: "meeting:terminated", data: {} }));
   room.sockets.closeAll(CLOSE.TERMINATED, "meeting terminated");
   closeLobbySockets(room);
@@ -145,6 +156,8 @@ export async function alarmFired(room: RoomContext): Promise<void> {
 /** Deletes the meeting: sockets closed, every row and the alarm gone. Safe to run twice. */
 async function expire(room: RoomContext): Promise<void> {
   room.presence.discard();
+  const meeting = room.meeting.get();
+  if (meeting) closeAllMedia(room, meeting);
   room.sockets.closeAll(CLOSE.TERMINATED, "meeting expired");
   closeLobbySockets(room);
   await room.store.deleteEverything();

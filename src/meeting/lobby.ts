@@ -16,11 +16,12 @@ import { AppError } from "../errors";
 import { iceFieldsFor } from "../ice/answer";
 import { log } from "../log";
 import { CLOSE } from "../protocol/close-codes";
-import type { JoinWaitingData, LobbyEntryData, MediaModeData, ParticipantData } from "../protocol/schemas";
+import type { JoinWaitingData, LobbyEntryData, ParticipantData } from "../protocol/schemas";
 import { requireActive, requireMeeting, requireOwnToken } from "./access";
 import { SILENCE_LIMIT_MS } from "./connection";
 import type { RoomContext } from "./context";
 import { liveParticipantView } from "./live-views";
+import { mediaInfo } from "./media";
 import { newParticipant, requireRoom } from "./membership";
 import { closeQuietly, encodeEvent, sendQuietly } from "./socket-registry";
 import type { LinkRow, LobbyRequestRow, MeetingRow } from "./store";
@@ -82,11 +83,6 @@ function openLobbySockets(room: RoomContext): [WebSocket, LobbyAttachment][] {
     if (attachment && !attachment.retired) open.push([ws, attachment]);
   }
   return open;
-}
-
-/** How the admitted guest's media runs. One place, so the SFU mode extends it. */
-export function mediaFor(_room: RoomContext): MediaModeData {
-  return { mode: "mesh" };
 }
 
 export function lobbyEntry(request: LobbyRequestRow): LobbyEntryData {
@@ -298,7 +294,7 @@ async function admittedFrame(room: RoomContext, request: LobbyRequestRow): Promi
   const ice = await iceFieldsFor(room.env, participant.id, sessionToken);
   return encodeEvent({
     type: "lobby:admitted",
-    data: { participant: liveParticipantView(room, participant), sessionToken, ...ice, media: mediaFor(room) },
+    data: { participant: liveParticipantView(room, participant), sessionToken, ...ice, media: mediaInfo(meeting) },
   });
 }
 

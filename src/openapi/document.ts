@@ -37,6 +37,7 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   UNAVAILABLE: "overloaded or a transient storage failure; nothing changed, retry after `Retry-After`",
   LINK_EXHAUSTED: "the meeting link already admitted `maxUses` people",
   LOBBY_FULL: "50 people already wait in the meeting's lobby",
+  MEDIA_MODE: "a `/media/*` route on a meeting whose media is `mesh`",
 };
 
 const SECURITY_SCHEMES = {
