@@ -36,6 +36,10 @@ const oneOf = <const L extends readonly string[]>(...values: L) =>
 const optional = <T>(inner: Check<T>) =>
   check<T | null | undefined>((value) => (value === undefined || value === null ? undefined : inner(value)));
 
+/** Absent or fitting `inner` (a field the schema marks optional, never null). */
+const absentOr = <T>(inner: Check<T>) =>
+  check<T | undefined>((value) => (value === undefined ? undefined : inner(value)));
+
 const arrayOf = <T>(item: Check<T>) =>
   check<T[]>((value) => {
     if (!Array.isArray(value)) return "";
@@ -99,13 +103,24 @@ const chatMessage: Check<Data<"chat:new-message">> = object({
   ts: string,
 });
 const description = object({ from: string, sdp: string });
+const lobbyEntry: Check<Data<"lobby:knock">> = object({ requestId: string, name: string, linkId: string, at: string });
+const iceServer: Check<Data<"lobby:admitted">["iceServers"][number]> = object({
+  urls: check<string | string[]>((value) => (typeof value === "string" ? undefined : arrayOf(string)(value))),
+  username: absentOr(string),
+  credential: absentOr(string),
+});
 
 /**
  * The check of each server event's `data`, by `type`. A `Record` over the
  * schema's union, so the compiler fails here when the contract gains or loses an event.
  */
 export const SERVER_EVENT_CHECKS: { [K in ServerEventType]: Check<Data<K>> } = {
-  "meeting:joined": object({ self: participant, meeting, chat: arrayOf(chatMessage) }),
+  "meeting:joined": object({
+    self: participant,
+    meeting,
+    chat: arrayOf(chatMessage),
+    lobby: absentOr(arrayOf(lobbyEntry)),
+  }),
   "meeting:participant-joined": object({ participant }),
   "meeting:participant-left": object({
     participantId: string,
@@ -128,4 +143,15 @@ export const SERVER_EVENT_CHECKS: { [K in ServerEventType]: Check<Data<K>> } = {
       usernameFragment: optional(string),
     }),
   }),
+  "lobby:knock": lobbyEntry,
+  "lobby:left": object({ requestId: string, reason: oneOf("admitted", "denied", "gone") }),
+  "lobby:waiting": object({ requestId: string }),
+  "lobby:admitted": object({
+    participant,
+    sessionToken: string,
+    iceServers: arrayOf(iceServer),
+    iceServersExpiresAt: string,
+    media: object({ mode: oneOf("mesh", "sfu") }),
+  }),
+  "lobby:denied": object({ reason: string }),
 };
