@@ -1,7 +1,8 @@
 /**
  * What a person reads when something fails or ends: the contract's error
  * codes in plain words (falling back to the server's own message), what is
- * wrong with an invite link, and why a meeting page closed.
+ * wrong with an invite or meeting link, why a wait in the lobby ended, and
+ * why a meeting page closed.
  */
 import type { StateChange } from "../client/connection";
 import { MeetTimeError } from "../client/errors";
@@ -13,6 +14,8 @@ const BY_CODE: Record<string, string> = {
   FORBIDDEN: "You are no longer in this meeting.",
   NOT_FOUND: "This meeting does not exist any more.",
   MEETING_FULL: "The meeting is full.",
+  LINK_EXHAUSTED: "This meeting link has let in as many people as the host allowed. Ask the host for a new one.",
+  LOBBY_FULL: "Too many people are waiting to be let in right now. Try again in a few minutes.",
   MEETING_ENDED: "The host has ended this meeting.",
   RATE_LIMITED: "Too many requests in a short time. Wait a moment and try again.",
   UNAVAILABLE: "The server is busy. Try again in a moment.",
@@ -39,25 +42,64 @@ const EXPIRED_INVITE = "This invite link has expired. Ask the host for a new one
 /** An HS256 signature is 32 bytes: 43 base64url characters. */
 const SIGNATURE_CHARS = 43;
 
-/** Whether `token` cannot be an invite at all (cut off, mangled, or another kind of token), so no server need be asked. */
+const REVOKED_LINK = "The host has turned this meeting link off. Ask the host for a new link.";
+const EXPIRED_LINK = "This meeting link has expired. Ask the host for a new one.";
+
+/** Whether `token` is a shareable meeting link (contract 1.2) rather than a single-use invite. */
+export const isMeetingLink = (token: string) => tokenClaims(token).kind === "link";
+
+/** Whether `token` cannot be an invite or a meeting link at all (cut off, mangled, or another kind of token), so no server need be asked. */
 export function inviteLinkIsBroken(token: string): boolean {
   const parts = token.split(".");
   if (parts.length !== 3 || !parts.every((part) => /^[A-Za-z0-9_-]+$/.test(part))) return true;
   if (parts[2]?.length !== SIGNATURE_CHARS) return true;
   const claims = tokenClaims(token);
-  return !claims.meetingId || claims.kind !== "join";
+  return !claims.meetingId || (claims.kind !== "join" && claims.kind !== "link");
 }
 
 /**
- * Why a well-formed invite was refused. The server answers 401 both for a
- * spent and an expired invite; the token's own expiry tells them apart.
+ * Why a well-formed invite or meeting link was refused. The server answers
+ * 401 both for a spent and an expired invite; the token's own expiry tells
+ * them apart. A meeting link is never spent: 403 means the host revoked it.
  */
 export function describeInviteRefusal(error: unknown, token: string, now = Date.now()): string {
-  if (error instanceof MeetTimeError && error.code === "UNAUTHORIZED") {
-    const expiresAtMs = tokenClaims(token).expiresAtMs;
-    return expiresAtMs !== undefined && expiresAtMs <= now ? EXPIRED_INVITE : SPENT_INVITE;
+  const expiresAtMs = tokenClaims(token).expiresAtMs;
+  const expired = expiresAtMs !== undefined && expiresAtMs <= now;
+  if (isMeetingLink(token) && error instanceof MeetTimeError) {
+    if (error.code === "FORBIDDEN") return REVOKED_LINK;
+    if (error.code === "UNAUTHORIZED") return expired ? EXPIRED_LINK : BY_CODE.UNAUTHORIZED!;
+    return describeError(error);
   }
+  if (error instanceof MeetTimeError && error.code === "UNAUTHORIZED") return expired ? EXPIRED_INVITE : SPENT_INVITE;
   return describeError(error);
+}
+
+/** The server's own reasons for ending a wait (src/meeting/lobby.ts), in the words the page uses. */
+const LOBBY_REASONS: Record<string, string> = {
+  "the host did not let you in": "The host did not let you in.",
+  "the meeting link was revoked": "The host turned this meeting link off, so the wait ended.",
+  "nobody let you in in time": "Nobody let you in in time.",
+  "the meeting has ended": "The host ended the meeting.",
+};
+
+/** Why a wait in the lobby ended without getting in (a `join` or `waitInLobby` rejection). */
+export function describeLobbyEnd(error: unknown): string {
+  if (!(error instanceof MeetTimeError)) return describeError(error);
+  switch (error.code) {
+    case "LOBBY_DENIED": {
+      const reason = String(error.details?.reason ?? "").trim();
+      if (!reason) return "The host did not let you in.";
+      return LOBBY_REASONS[reason.toLowerCase()] ?? `The host did not let you in. Reason: ${reason}`;
+    }
+    case "LOBBY_WAIT_ENDED":
+      return error.details?.why === "replaced"
+        ? "You are waiting in another tab or window, so this tab stopped waiting."
+        : "Your place in the lobby has lapsed. Open the meeting link again to ask once more.";
+    case "CLOSED":
+      return "You left the lobby.";
+    default:
+      return describeError(error);
+  }
 }
 
 /** The reason the server gives a kick when the host gave none: saying it again would only repeat the sentence. */

@@ -1,0 +1,97 @@
+/**
+ * The waiting page of a guest who opened a meeting link with a lobby: the
+ * meeting's title and time, "Waiting for the host to let you in", and a way
+ * to stop waiting. Admitted, the guest takes the seat and enters; otherwise
+ * the page says why not (denied and the host's reason, the link revoked,
+ * the meeting ended, the place lapsed), and a reload still says it. The
+ * place itself lives in sessionStorage (seat.ts), so a reload while waiting
+ * comes back here with the same request.
+ */
+import { MeetTimeError } from "../client/errors";
+import type { JoinResult } from "../client/types";
+import { h, replaceChildren } from "./dom";
+import { describeLobbyEnd } from "./messages";
+import { forgetWaitingPlace, rememberFarewell, type Seat, seatFrom, type WaitingPlace } from "./seat";
+import { browserTimeZone, formatInZone } from "./time";
+
+export interface LobbyViewActions {
+  /** The host let the guest in: take the seat. */
+  onJoined: (seat: Seat) => void;
+  /** After leaving the lobby: the link's page again, to ask once more. */
+  askAgain: () => void;
+}
+
+/** When the meeting is, in the guest's zone and the meeting's own. */
+function meetingTime(place: WaitingPlace): string {
+  if (!place.scheduledAt) return "";
+  const at = new Date(place.scheduledAt);
+  const zone = place.timezone ?? "UTC";
+  return `${formatInZone(at, browserTimeZone())} your time (${formatInZone(at, zone)} in ${zone}).`;
+}
+
+/**
+ * `wait` is the join (or the resumed wait) under way; `stop` aborts it.
+ * @example show(lobbyView(place, mt.waitInLobby(place, { signal: stop.signal }), stop, actions))
+ */
+export function lobbyView(
+  place: WaitingPlace,
+  wait: Promise<JoinResult>,
+  stop: AbortController,
+  actions: LobbyViewActions,
+): HTMLElement {
+  const heading = h("h1", { id: "lobby-heading", tabindex: -1 }, "Waiting for the host to let you in");
+  const title = place.title ? h("p", { class: "lobby-meeting" }, h("bdi", {}, place.title)) : null;
+  const when = h("p", { class: "hint" }, meetingTime(place));
+  const status = h(
+    "p",
+    { role: "status" },
+    "You asked to join as ",
+    h("bdi", {}, place.name),
+    ". Keep this page open: you go in as soon as the host lets you in.",
+  );
+  const leave = h("button", { type: "button", class: "secondary" }, "Leave the lobby");
+  leave.addEventListener("click", () => {
+    leave.disabled = true;
+    stop.abort();
+  });
+  const actionsRow = h("div", { class: "actions" }, leave);
+  const panel = h(
+    "section",
+    { class: "panel lobby-wait", "aria-labelledby": "lobby-heading", "aria-busy": "true" },
+    heading,
+    title,
+    when,
+    status,
+    actionsRow,
+  );
+
+  wait.then(
+    (joined) => {
+      forgetWaitingPlace();
+      actions.onJoined(seatFrom(joined, joined.sessionToken, place.linkToken));
+    },
+    (error: unknown) => {
+      forgetWaitingPlace();
+      panel.removeAttribute("aria-busy");
+      const text = describeLobbyEnd(error);
+      const left = error instanceof MeetTimeError && error.code === "CLOSED";
+      const lapsed = error instanceof MeetTimeError && error.code === "LOBBY_WAIT_ENDED";
+      const headingText = left ? "You left the lobby" : lapsed ? "You are no longer waiting" : "You were not let in";
+      // A reload of the same link says it again, instead of knocking once more without the guest asking.
+      if (!left && !lapsed) {
+        rememberFarewell({ meetingId: place.meetingId, inviteToken: place.linkToken, heading: headingText, text });
+      }
+      heading.textContent = headingText;
+      replaceChildren(status, text);
+      status.className = "notice";
+      replaceChildren(
+        actionsRow,
+        (left || lapsed) && h("button", { type: "button", onclick: actions.askAgain }, "Ask to join again"),
+        h("a", { class: "button secondary", href: "./" }, "Create a meeting"),
+      );
+      heading.focus();
+    },
+  );
+  queueMicrotask(() => heading.focus());
+  return h("div", { class: "narrow" }, panel);
+}
