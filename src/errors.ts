@@ -22,6 +22,9 @@ export const ERROR_STATUS = {
   // Contract 1.1
   INVITE_LIMIT: 409,
   UNAVAILABLE: 503,
+  // Contract 1.2
+  LINK_EXHAUSTED: 409,
+  LOBBY_FULL: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -29,6 +29,7 @@ import {
   MintTokensBody,
   WebSocketQuery,
 } from "../protocol/schemas";
+import { joinWithLink, links } from "./links";
 
 /** The meeting's Durable Object; an id the namespace did not mint is 404, without touching storage. */
 export function meetingStub(env: Env, meetingId: string) {
@@ -133,6 +134,8 @@ export const meetings = new Hono<{ Bindings: Env }>()
     const { token, displayName } = c.req.valid("json");
     const claims = await verifyMeetingToken(c.env, token);
     c.set("meetingId", claims.meetingId);
+    // Contract 1.2: a meeting link joins too (api/links.ts), without being spent.
+    if (claims.kind === "link") return joinWithLink(c, meetingStub(c.env, claims.meetingId), claims, displayName);
     const joined = unwrap(await meetingStub(c.env, claims.meetingId).join(claims, displayName));
     return c.json({ ...joined, ...(await iceFieldsFor(c.env, joined.participant.id, joined.sessionToken)) }, 200);
   })
@@ -143,6 +146,9 @@ export const meetings = new Hono<{ Bindings: Env }>()
   // here rather than by a regex in the pattern, which Hono's router tests against the rest of the
   // path at every step (5 µs of each request).
   .use("/:id/*", knownMeetingId)
+
+  // Contract 1.2: meeting links and the lobby.
+  .route("/", links)
 
   .get("/:id", authenticate(), async (c) => {
     const result = unwrap(await c.var.meetingRoom.read(c.var.claims));

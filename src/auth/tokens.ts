@@ -12,19 +12,26 @@ const ISSUER = "meettime";
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-export const TOKEN_KINDS = ["host", "join", "session", "calendar"] as const;
-/** `calendar` (contract 1.1) is read-only: accepted by the calendar feed alone. */
+export const TOKEN_KINDS = ["host", "join", "session", "calendar", "link", "wait"] as const;
+/**
+ * `calendar` (contract 1.1) is read-only: accepted by the calendar feed alone.
+ * `link` (1.2) is a shareable meeting link (its `tokenId` the link's id);
+ * `wait` (1.2) opens the lobby socket of one join request (its `tokenId` the request's id).
+ */
 export type TokenKind = (typeof TOKEN_KINDS)[number];
 
 export interface TokenClaims {
   meetingId: string;
   kind: TokenKind;
-  /** The token's own id: the single-use key of a join token. */
+  /** The token's own id: the single-use key of a join token, a link's id, a lobby request's id. */
   tokenId: string;
   /** The participant a host or session token speaks for; for a calendar token, the one who minted it. */
   participantId?: string;
   expiresAt: number;
 }
+
+/** Kinds that speak for a participant, and so must name one (`pid`). */
+const SPEAKS_FOR_PARTICIPANT: readonly TokenKind[] = ["host", "session", "calendar"];
 
 const Payload = z.object({
   aud: z.string(),
@@ -174,7 +181,7 @@ export async function verifyToken(
     throw new AppError("UNAUTHORIZED", "invalid token");
   }
   const parsed = Payload.safeParse(payload);
-  if (!parsed.success || (parsed.data.kind !== "join" && !parsed.data.pid)) {
+  if (!parsed.success || (SPEAKS_FOR_PARTICIPANT.includes(parsed.data.kind) && !parsed.data.pid)) {
     throw new AppError("UNAUTHORIZED", "invalid token");
   }
   const { aud, jti, exp, kind, pid } = parsed.data;

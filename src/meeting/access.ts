@@ -9,11 +9,12 @@ import type { TokenClaims, TokenKind } from "../auth/tokens";
 import { AppError } from "../errors";
 import type { RoomContext } from "./context";
 import type { SocketIdentity } from "./socket-registry";
-import type { MeetingRow, MeetingStore, ParticipantRow } from "./store";
+import type { LinkRow, MeetingRow, MeetingStore, ParticipantRow } from "./store";
 
 export const HOST_ONLY: readonly TokenKind[] = ["host"];
 export const MEMBERS: readonly TokenKind[] = ["host", "session"];
-export const ANY_TOKEN: readonly TokenKind[] = ["host", "session", "join"];
+/** Reads (`GET`, the calendar): a meeting link reads like an unredeemed invite (contract 1.2). */
+export const ANY_TOKEN: readonly TokenKind[] = ["host", "session", "join", "link"];
 /** Only a session token renews itself: a host token has its own route (`host-token`). */
 export const SESSION_ONLY: readonly TokenKind[] = ["session"];
 /** The calendar feed takes every 1.0 token and, alone of all routes, the read-only calendar token. */
@@ -21,8 +22,10 @@ export const CALENDAR_READERS: readonly TokenKind[] = [...ANY_TOKEN, "calendar"]
 
 /**
  * 401 for a spent invite or a token naming nobody, 403 for a revoked
- * session, then 403 when the token's kind may not do the action. Returns the
- * participant a host or session token speaks for (null for an invite).
+ * session or link, then 403 when the token's kind may not do the action.
+ * Returns the participant a host or session token speaks for (null for an
+ * invite, a link or a wait token: the wait token is never allowed outside
+ * the lobby socket, whose door checks its request itself).
  */
 export function tokenHolder(
   store: MeetingStore,
@@ -33,7 +36,9 @@ export function tokenHolder(
   if (claims.kind === "join") {
     const token = store.joinToken(claims.tokenId);
     if (!token || token.redeemedAt !== null) throw new AppError("UNAUTHORIZED", "this join token was already used");
-  } else {
+  } else if (claims.kind === "link") {
+    requireLiveLink(store, claims);
+  } else if (claims.kind !== "wait") {
     participant = claims.participantId ? store.participant(claims.participantId) : null;
     // A calendar token speaks for whoever minted it, host or participant, and is revoked with them.
     const expectedRole = claims.kind === "host" ? "host" : claims.kind === "session" ? "participant" : undefined;
@@ -50,8 +55,18 @@ export function tokenHolder(
   return participant;
 }
 
+/** A meeting link's row: 401 when it names no link of this meeting, 403 once revoked. */
+export function requireLiveLink(store: MeetingStore, claims: TokenClaims): LinkRow {
+  const link = store.link(claims.tokenId);
+  if (!link) throw new AppError("UNAUTHORIZED", "invalid token");
+  if (link.revokedAt !== null) throw new AppError("FORBIDDEN", "this meeting link was revoked");
+  return link;
+}
+
 function forbiddenMessage(kind: TokenKind, allowed: readonly TokenKind[]): string {
   if (kind === "calendar") return "a calendar token only reads the calendar feed (calendar.ics)";
+  if (kind === "wait") return "a wait token only opens the lobby socket, until the host answers";
+  if (kind === "link") return "a meeting link only joins (POST /api/meetings/join) and reads the meeting";
   if (allowed === HOST_ONLY) return "only the host may do this";
   if (allowed === SESSION_ONLY) return "this takes a session token";
   return "this token may not do this";

@@ -1,6 +1,7 @@
 /**
- * The object's one alarm, which serves two schedules: the meeting's expiry,
- * and a liveness sweep every SWEEP_INTERVAL_MS while sockets are connected.
+ * The object's one alarm, which serves three schedules: the meeting's expiry,
+ * a liveness sweep every SWEEP_INTERVAL_MS while sockets are connected or
+ * someone waits in the lobby, and the end of the earliest lobby wait.
  * An alarm that fires early is harmless: the handler re-reads state and
  * re-arms. While sockets are connected an earlier alarm is kept (a sweep due
  * sooner is not pushed back by every connect); without sockets the alarm is
@@ -21,14 +22,18 @@ export class AlarmClock {
     private readonly storage: DurableObjectStorage,
     private readonly meeting: CachedMeeting,
     private readonly sockets: SocketRegistry,
+    /** When the earliest lobby wait ends (lobby.ts), or null when nobody waits. */
+    private readonly lobbyDeadline: () => number | null = () => null,
   ) {}
 
   /** Arms the alarm for the meeting's next due time; `socketComing`: a socket is about to be registered. */
   async schedule(socketComing = false): Promise<void> {
     const meeting = this.meeting.get();
     if (!meeting) return;
-    const sweeping = socketComing || this.sockets.size > 0;
-    const target = sweeping ? Math.min(meeting.expiresAt, Date.now() + SWEEP_INTERVAL_MS) : meeting.expiresAt;
+    const lobbyDue = this.lobbyDeadline();
+    const sweeping = socketComing || this.sockets.size > 0 || lobbyDue !== null;
+    let target = sweeping ? Math.min(meeting.expiresAt, Date.now() + SWEEP_INTERVAL_MS) : meeting.expiresAt;
+    if (lobbyDue !== null) target = Math.min(target, lobbyDue);
     if (this.armedAt === undefined) this.armedAt = await this.storage.getAlarm();
     if (this.armedAt !== null && (this.armedAt === target || (sweeping && this.armedAt < target))) return;
     this.armedAt = target;

@@ -12,6 +12,7 @@ import { authorizeActive, MEMBERS } from "./access";
 import type { RoomContext } from "./context";
 import { buildJoinedFrame } from "./joined-frame";
 import { liveMeetingView, withLiveState } from "./live-views";
+import { connectLobbySocket, lobbyAttachment, lobbySocketGone, lobbyView } from "./lobby";
 import { closeQuietly, encodeEvent, type SocketIdentity, sendQuietly } from "./socket-registry";
 import type { MeetingRow, ParticipantRow } from "./store";
 import { chatView, participantView } from "./views";
@@ -30,6 +31,8 @@ const CHAT_ON_JOIN = 50;
 export async function connectSocket(room: RoomContext, request: Request): Promise<Response> {
   const claims = JSON.parse(request.headers.get(CLAIMS_HEADER) ?? "null") as TokenClaims | null;
   if (!claims) throw new AppError("UNAUTHORIZED", "missing token");
+  // Contract 1.2: a wait token opens the lobby socket of its join request.
+  if (claims.kind === "wait") return connectLobbySocket(room, claims, request.headers.has(SUBPROTOCOL_HEADER));
   const sinceHeader = request.headers.get(SINCE_HEADER);
   const since = sinceHeader === null ? undefined : Number(sinceHeader);
   const { meeting, participant } = authorizeActive(room, claims, MEMBERS);
@@ -48,7 +51,8 @@ async function acceptSocket(
   const live = withLiveState(room.sockets, participant);
   const self = participantView(live, true);
   const chat = room.store.chatHistory(since, CHAT_ON_JOIN).map((row) => chatView(row));
-  const joined = buildJoinedFrame(self, liveMeetingView(room, meeting, participant.id), chat);
+  const lobby = participant.role === "host" ? lobbyView(room) : undefined;
+  const joined = buildJoinedFrame(self, liveMeetingView(room, meeting, participant.id), chat, lobby);
   await room.alarm.schedule(true);
   const identity: SocketIdentity = {
     participantId: participant.id,
@@ -91,7 +95,9 @@ async function acceptSocket(
 }
 
 /** A socket went away by itself (closed or failed): its participant stays listed, now disconnected. */
-export function socketGone(room: RoomContext, ws: WebSocket): void {
+export async function socketGone(room: RoomContext, ws: WebSocket): Promise<void> {
+  const lobby = lobbyAttachment(ws);
+  if (lobby) return lobbySocketGone(room, ws, lobby);
   const identity = room.sockets.forget(ws);
   if (!identity) return;
   announceLeft(room, identity.participantId, "disconnected");

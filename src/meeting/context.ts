@@ -47,7 +47,7 @@ export class RoomContext {
     this.sockets = new SocketRegistry(ctx.getWebSockets());
     this.meeting = new CachedMeeting(this.store);
     this.chat = new ChatLog(this.store);
-    this.alarm = new AlarmClock(ctx.storage, this.meeting, this.sockets);
+    this.alarm = new AlarmClock(ctx.storage, this.meeting, this.sockets, () => this.store.nextLobbyDeadline());
     this.presence = new PresenceWriter(this.store, () => this.sockets.liveStates());
     this.credentials = new MeetingCredentials(() => this.config);
     this.metrics = new ServiceMetrics(env.METRICS);

@@ -1,6 +1,7 @@
 /**
  * The tokens a meeting signs: the host token, invites, session tokens (at
- * join, and renewed by their holder) and the read-only calendar token.
+ * join, and renewed by their holder), the read-only calendar token, meeting
+ * links and the lobby's wait tokens.
  * `MeetingCredentials` holds the signing key's configuration, so no rule
  * module handles the secret; the expiry rules are pure functions of the
  * meeting row, the holder and the clock.
@@ -36,6 +37,16 @@ export class MeetingCredentials {
   /** An invite for the stored join token `tokenId`. */
   join(meeting: MeetingRow, tokenId: string, expiresAt: number): Promise<string> {
     return signToken(this.requireSecret(), { meetingId: meeting.id, kind: "join", tokenId, expiresAt });
+  }
+
+  /** A meeting link (contract 1.2) for the stored link `linkId`. */
+  link(meeting: MeetingRow, linkId: string, expiresAt: number): Promise<string> {
+    return signToken(this.requireSecret(), { meetingId: meeting.id, kind: "link", tokenId: linkId, expiresAt });
+  }
+
+  /** The wait token of the lobby request `requestId` (contract 1.2): it opens that request's lobby socket. */
+  wait(meeting: MeetingRow, requestId: string, expiresAt: number): Promise<string> {
+    return signToken(this.requireSecret(), { meetingId: meeting.id, kind: "wait", tokenId: requestId, expiresAt });
   }
 
   session(meeting: MeetingRow, participantId: string, now: number): Promise<SessionTokenData> {

@@ -8,7 +8,31 @@ import type { MintTokensInput } from "../protocol/schemas";
 import { authorizeActive, HOST_ONLY } from "./access";
 import type { RoomContext } from "./context";
 import { checkInviteLimit, collectSpentRows } from "./housekeeping";
+import type { MeetingRow } from "./store";
 import { iso, wholeSeconds } from "./views";
+
+/**
+ * When an invite or a meeting link minted now expires: `expiresInHours`, or
+ * TOKEN_EXPIRY_HOURS, never past the meeting's expiry; an `expiresInHours`
+ * beyond it is 400. Whole seconds, like the token's `exp`.
+ */
+export function grantExpiry(
+  room: RoomContext,
+  meeting: MeetingRow,
+  expiresInHours: number | undefined,
+  now: number,
+): number {
+  let expiresAt = now + room.config.tokenExpiryMs;
+  if (expiresInHours !== undefined) {
+    expiresAt = now + expiresInHours * 3_600_000;
+    if (expiresAt > meeting.expiresAt) {
+      throw new AppError("VALIDATION_FAILED", "expiresInHours reaches beyond the meeting's expiry", {
+        fields: { expiresInHours: [`must end by ${iso(meeting.expiresAt)}`] },
+      });
+    }
+  }
+  return wholeSeconds(Math.min(expiresAt, meeting.expiresAt));
+}
 
 export async function mintJoinTokens(
   room: RoomContext,
@@ -18,16 +42,7 @@ export async function mintJoinTokens(
   room.credentials.requireSecret();
   const { meeting } = authorizeActive(room, claims, HOST_ONLY);
   const now = Date.now();
-  let expiresAt = now + room.config.tokenExpiryMs;
-  if (input.expiresInHours !== undefined) {
-    expiresAt = now + input.expiresInHours * 3_600_000;
-    if (expiresAt > meeting.expiresAt) {
-      throw new AppError("VALIDATION_FAILED", "expiresInHours reaches beyond the meeting's expiry", {
-        fields: { expiresInHours: [`must end by ${iso(meeting.expiresAt)}`] },
-      });
-    }
-  }
-  expiresAt = wholeSeconds(Math.min(expiresAt, meeting.expiresAt));
+  const expiresAt = grantExpiry(room, meeting, input.expiresInHours, now);
   const tokens = Array.from({ length: input.count }, () => ({
     id: crypto.randomUUID(),
     name: input.name ?? null,

@@ -7,7 +7,7 @@
  * leaving out the oldest messages; the client sees the first `seq` jump, as
  * it does when its gap is older than what the meeting keeps.
  */
-import type { ChatMessageData, MeetingData, ParticipantData } from "../protocol/schemas";
+import type { ChatMessageData, LobbyEntryData, MeetingData, ParticipantData } from "../protocol/schemas";
 import { frameBytesOver, utf8Length } from "./frames";
 import { encodeEvent } from "./socket-registry";
 
@@ -18,11 +18,15 @@ export function buildJoinedFrame(
   self: ParticipantData,
   meeting: MeetingData,
   chat: ChatMessageData[],
+  /** A host's view of the lobby (contract 1.2); absent for everyone else. */
+  lobby?: LobbyEntryData[],
   maxBytes = JOINED_FRAME_MAX_BYTES,
 ): string {
-  const frame = encodeEvent({ type: "meeting:joined", data: { self, meeting, chat } });
+  const joined = (kept: ChatMessageData[]) =>
+    encodeEvent({ type: "meeting:joined", data: { self, meeting, chat: kept, ...(lobby ? { lobby } : {}) } });
+  const frame = joined(chat);
   if (!frameBytesOver(frame, maxBytes)) return frame;
-  let budget = maxBytes - utf8Length(encodeEvent({ type: "meeting:joined", data: { self, meeting, chat: [] } }));
+  let budget = maxBytes - utf8Length(joined([]));
   let kept = 0;
   for (let i = chat.length - 1; i >= 0; i--) {
     // Each message adds its JSON and one separating comma.
@@ -31,5 +35,5 @@ export function buildJoinedFrame(
     budget -= size;
     kept++;
   }
-  return encodeEvent({ type: "meeting:joined", data: { self, meeting, chat: chat.slice(chat.length - kept) } });
+  return joined(chat.slice(chat.length - kept));
 }

@@ -1,7 +1,7 @@
 /**
  * A meeting's life: creation, termination by the host, and the alarm that
- * deletes it at its expiry (and between, sweeps silent sockets and clears
- * spent rows).
+ * deletes it at its expiry (and between, sweeps silent sockets, ends overdue
+ * lobby waits and clears spent rows).
  */
 import type { TokenClaims } from "../auth/tokens";
 import { AppError } from "../errors";
@@ -13,6 +13,7 @@ import { sweepSilentSockets } from "./connection";
 import type { RoomContext } from "./context";
 import { collectSpentRows } from "./housekeeping";
 import { liveMeetingView, liveParticipantView } from "./live-views";
+import { closeLobby, endOverdueWaits } from "./lobby";
 import { encodeEvent } from "./socket-registry";
 import { DEFAULT_STATE, type MeetingRow, type ParticipantRow } from "./store";
 
@@ -106,6 +107,7 @@ export async function terminateMeeting(room: RoomContext, claims: TokenClaims): 
   room.sockets.broadcast(encodeEvent({ type: "meeting:terminated", data: {} }));
   room.presence.flushQuietly();
   room.sockets.closeAll(CLOSE.TERMINATED, "meeting terminated");
+  closeLobby(room);
   await room.alarm.schedule();
   log("info", "meeting.terminated", { meetingId: room.meetingId });
   room.metrics.count("meeting_ended", { meetingId: room.meetingId });
@@ -125,6 +127,7 @@ export async function alarmFired(room: RoomContext): Promise<void> {
   // States changed just before an eviction (whose pending flush died with it) are written here at the latest.
   room.presence.flushQuietly();
   sweepSilentSockets(room, now);
+  endOverdueWaits(room, now);
   room.store.transaction(() => collectSpentRows(room.store, now, room.config.tokenExpiryMs));
   await room.alarm.schedule();
 }
@@ -133,6 +136,7 @@ export async function alarmFired(room: RoomContext): Promise<void> {
 async function expire(room: RoomContext): Promise<void> {
   room.presence.discard();
   room.sockets.closeAll(CLOSE.TERMINATED, "meeting expired");
+  closeLobby(room);
   await room.store.deleteEverything();
   room.meeting.set(null);
   room.chat.reset(undefined);

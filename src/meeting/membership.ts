@@ -12,7 +12,7 @@ import { announceLeft, retireKeepingState } from "./connection";
 import type { RoomContext } from "./context";
 import { liveMeetingView, liveParticipantView } from "./live-views";
 import { closeQuietly, encodeEvent, sendQuietly } from "./socket-registry";
-import { DEFAULT_STATE, type ParticipantRow } from "./store";
+import { DEFAULT_STATE, type MeetingRow, type ParticipantRow } from "./store";
 
 export interface JoinResult {
   meeting: MeetingData;
@@ -31,25 +31,45 @@ export async function joinMeeting(room: RoomContext, claims: TokenClaims, displa
   if (!token) throw new AppError("UNAUTHORIZED", "invalid token");
   requireActive(meeting);
   if (token.redeemedAt !== null) throw new AppError("TOKEN_ALREADY_USED", "this join token was already used");
-  if (room.store.listedCount() >= meeting.maxParticipants) {
-    throw new AppError("MEETING_FULL", `the meeting is full (${meeting.maxParticipants} participants)`);
-  }
+  requireRoom(room, meeting);
   const now = Date.now();
-  const participant: ParticipantRow = {
-    id: crypto.randomUUID(),
-    name: displayName,
-    role: "participant",
-    joinedAt: now,
-    state: DEFAULT_STATE,
-    removedAt: null,
-    removedReason: null,
-  };
+  const participant = newParticipant(displayName, now);
   // Check and redemption run without an await in between: the object's
   // single thread makes concurrent redemptions of one token exactly-once.
   room.store.transaction(() => {
     room.store.insertParticipant(participant);
     room.store.redeemJoinToken(token.id, participant.id, now);
   });
+  return joinedAnswer(room, meeting, participant, now);
+}
+
+/** A participant row for someone joining now (by invite, link or admission from the lobby). */
+export function newParticipant(name: string, now: number): ParticipantRow {
+  return {
+    id: crypto.randomUUID(),
+    name,
+    role: "participant",
+    joinedAt: now,
+    state: DEFAULT_STATE,
+    removedAt: null,
+    removedReason: null,
+  };
+}
+
+/** 409 MEETING_FULL when one more participant would exceed `maxParticipants`. */
+export function requireRoom(room: RoomContext, meeting: MeetingRow): void {
+  if (room.store.listedCount() >= meeting.maxParticipants) {
+    throw new AppError("MEETING_FULL", `the meeting is full (${meeting.maxParticipants} participants)`);
+  }
+}
+
+/** The join answer for a participant just written: its session token, logged and counted. */
+export async function joinedAnswer(
+  room: RoomContext,
+  meeting: MeetingRow,
+  participant: ParticipantRow,
+  now: number,
+): Promise<JoinResult> {
   const { sessionToken } = await room.credentials.session(meeting, participant.id, now);
   log("info", "meeting.joined", { meetingId: room.meetingId, participantId: participant.id });
   room.metrics.count("participant_joined", { meetingId: room.meetingId });

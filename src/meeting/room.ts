@@ -4,7 +4,7 @@
  * WebSocket upgrade), `webSocketMessage`, `webSocketClose`,
  * `webSocketError`, `alarm`, and the RPC methods behind REST. Each is a short
  * hand-off, wrapped the same way, to a rule module by topic (membership,
- * schedule, lifecycle, relay, invites, credentials, stats), which receives the
+ * schedule, lifecycle, relay, invites, links, lobby, credentials, stats), which receives the
  * `RoomContext`: the collaborators that own the object's state. Sockets are
  * hibernatable, so a quiet meeting costs nothing and a woken one rebuilds
  * from storage and the sockets' attachments.
@@ -22,9 +22,12 @@ import type {
   CreateMeetingInput,
   DatetimeUpdateInput,
   KickInput,
+  LinkData,
   MeetingData,
   MeetingStatsData,
+  MintLinkInput,
   MintTokensInput,
+  ParticipantData,
   SessionTokenData,
 } from "../protocol/schemas";
 import { ANY_TOKEN, authorize, authorizeActive, authorizeSender, CALENDAR_READERS, HOST_ONLY, MEMBERS } from "./access";
@@ -34,7 +37,9 @@ import { iceGrant, mintCalendarToken, mintHostToken, renewSession } from "./cred
 import { type FrameAck, socketError, takeFrame } from "./frame-intake";
 import { mintJoinTokens } from "./invites";
 import { alarmFired, type CreateResult, createMeeting, terminateMeeting } from "./lifecycle";
+import { joinByLink, type LinkJoinResult, listLinks, mintLink, revokeLink } from "./links";
 import { liveMeetingView } from "./live-views";
+import { admitRequest, denyRequest } from "./lobby";
 import { type JoinResult, joinMeeting, kickParticipant, leaveMeeting } from "./membership";
 import { relayChat, relaySignal, updateState } from "./relay";
 import { reschedule } from "./schedule";
@@ -73,7 +78,7 @@ export class MeetingRoom extends DurableObject<Env> {
 
   async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     try {
-      socketGone(this.room, ws);
+      await socketGone(this.room, ws);
     } catch (error) {
       socketError(this.room, "close", error);
     } finally {
@@ -85,7 +90,7 @@ export class MeetingRoom extends DurableObject<Env> {
   async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     log("debug", "meeting.socket_error", { meetingId: this.room.meetingId, error: String(error) });
     try {
-      socketGone(this.room, ws);
+      await socketGone(this.room, ws);
     } catch (failure) {
       socketError(this.room, "socket error", failure);
     }
@@ -124,6 +129,15 @@ export class MeetingRoom extends DurableObject<Env> {
       case "host:kick-participant":
         authorizeSender(room, sender, "host");
         kickParticipant(room, sender.participantId, frame.data);
+        return;
+      case "lobby:admit": {
+        const { meeting } = authorizeSender(room, sender, "host");
+        admitRequest(room, meeting, frame.data.requestId);
+        return;
+      }
+      case "lobby:deny":
+        authorizeSender(room, sender, "host");
+        denyRequest(room, frame.data.requestId, frame.data.reason);
         return;
       case "meeting:leave": {
         const { participant } = authorizeSender(room, sender, "participant");
@@ -211,6 +225,38 @@ export class MeetingRoom extends DurableObject<Env> {
 
   iceGrant(claims: TokenClaims): Promise<Outcome<{ participantId: string; notAfter: number }>> {
     return this.outcome("iceGrant", () => iceGrant(this.room, claims));
+  }
+
+  // Contract 1.2: meeting links and the lobby.
+
+  joinByLink(claims: TokenClaims, displayName: string): Promise<Outcome<LinkJoinResult>> {
+    return this.outcome("joinByLink", () => joinByLink(this.room, claims, displayName));
+  }
+
+  mintLink(claims: TokenClaims, input: MintLinkInput): Promise<Outcome<{ link: LinkData; token: string }>> {
+    return this.outcome("mintLink", () => mintLink(this.room, claims, input));
+  }
+
+  listLinks(claims: TokenClaims): Promise<Outcome<{ links: LinkData[] }>> {
+    return this.outcome("listLinks", () => listLinks(this.room, claims));
+  }
+
+  revokeLink(claims: TokenClaims, linkId: string): Promise<Outcome<{ link: LinkData }>> {
+    return this.outcome("revokeLink", () => revokeLink(this.room, claims, linkId));
+  }
+
+  admit(claims: TokenClaims, requestId: string): Promise<Outcome<{ participant: ParticipantData }>> {
+    return this.outcome("admit", () => {
+      const { meeting } = authorizeActive(this.room, claims, HOST_ONLY);
+      return { participant: admitRequest(this.room, meeting, requestId) };
+    });
+  }
+
+  deny(claims: TokenClaims, requestId: string, reason?: string): Promise<Outcome<{ requestId: string }>> {
+    return this.outcome("deny", () => {
+      authorizeActive(this.room, claims, HOST_ONLY);
+      return { requestId: denyRequest(this.room, requestId, reason) };
+    });
   }
 
   stats(claims: TokenClaims): Promise<Outcome<{ stats: MeetingStatsData }>> {

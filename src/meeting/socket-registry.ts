@@ -204,9 +204,11 @@ function markRetired(ws: WebSocket, identity: SocketIdentity): void {
   }
 }
 
+/** A participant's identity; null for a lobby socket's attachment (lobby.ts), which names no participant. */
 function attachmentOf(ws: WebSocket): SocketIdentity | null {
   try {
-    return ws.deserializeAttachment() as SocketIdentity | null;
+    const attachment = ws.deserializeAttachment() as SocketIdentity | null;
+    return typeof attachment?.participantId === "string" ? attachment : null;
   } catch {
     return null;
   }

@@ -50,6 +50,29 @@ const MIGRATIONS: string[] = [
      text TEXT NOT NULL,
      ts INTEGER NOT NULL
    );`,
+  // Contract 1.2: meeting links, and the lobby's join requests. A request's `deadline` is when its wait
+  // ends unless answered (its wait token's expiry, or 60 s after its lobby socket went away); a request
+  // with an `answer` is one whose guest has not received it yet.
+  `CREATE TABLE link (
+     id TEXT PRIMARY KEY,
+     lobby INTEGER NOT NULL,
+     max_uses INTEGER NOT NULL,
+     uses INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     revoked_at INTEGER,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE lobby_request (
+     id TEXT PRIMARY KEY,
+     link_id TEXT NOT NULL,
+     name TEXT NOT NULL,
+     requested_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL,
+     deadline INTEGER NOT NULL,
+     answer TEXT,
+     participant_id TEXT,
+     reason TEXT
+   );`,
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;
@@ -90,6 +113,32 @@ export interface JoinTokenRow {
   id: string;
   expiresAt: number;
   redeemedAt: number | null;
+}
+
+export interface LinkRow {
+  id: string;
+  lobby: boolean;
+  maxUses: number;
+  uses: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  createdAt: number;
+}
+
+export type LobbyAnswer = "admitted" | "denied";
+
+export interface LobbyRequestRow {
+  id: string;
+  linkId: string;
+  name: string;
+  requestedAt: number;
+  /** The wait token's expiry. */
+  expiresAt: number;
+  deadline: number;
+  /** Set once a host answered; the row stays until the guest's lobby socket got the answer. */
+  answer: LobbyAnswer | null;
+  participantId: string | null;
+  reason: string | null;
 }
 
 export interface ChatRow {
@@ -140,6 +189,32 @@ function toParticipant(row: SqlRow): ParticipantRow {
     },
     removedAt: row.removed_at as number | null,
     removedReason: row.removed_reason as RemovalReason | null,
+  };
+}
+
+function toLink(row: SqlRow): LinkRow {
+  return {
+    id: row.id as string,
+    lobby: row.lobby === 1,
+    maxUses: row.max_uses as number,
+    uses: row.uses as number,
+    expiresAt: row.expires_at as number,
+    revokedAt: row.revoked_at as number | null,
+    createdAt: row.created_at as number,
+  };
+}
+
+function toLobbyRequest(row: SqlRow): LobbyRequestRow {
+  return {
+    id: row.id as string,
+    linkId: row.link_id as string,
+    name: row.name as string,
+    requestedAt: row.requested_at as number,
+    expiresAt: row.expires_at as number,
+    deadline: row.deadline as number,
+    answer: row.answer as LobbyAnswer | null,
+    participantId: row.participant_id as string | null,
+    reason: row.reason as string | null,
   };
 }
 
@@ -343,11 +418,124 @@ export class MeetingStore {
   deleteSpentRows(tokensExpiredBy: number, removedBy: number): number {
     // Only removed participants go, none of them listed: the kept list stands.
     const tokens = this.sql.exec(`DELETE FROM join_token WHERE expires_at <= ?`, tokensExpiredBy).rowsWritten;
+    // Links too: past its expiry (and the grace) a link token is refused as expired before the object is asked.
+    const links = this.sql.exec(`DELETE FROM link WHERE expires_at <= ?`, tokensExpiredBy).rowsWritten;
     const participants = this.sql.exec(
       `DELETE FROM participant WHERE removed_at IS NOT NULL AND removed_at <= ?`,
       removedBy,
     ).rowsWritten;
-    return tokens + participants;
+    return tokens + links + participants;
+  }
+
+  // ---------------------------------------------------------------- links and the lobby (contract 1.2)
+
+  insertLink(link: LinkRow): void {
+    this.sql.exec(
+      `INSERT INTO link (id, lobby, max_uses, uses, expires_at, revoked_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      link.id,
+      Number(link.lobby),
+      link.maxUses,
+      link.uses,
+      link.expiresAt,
+      link.revokedAt,
+      link.createdAt,
+    );
+  }
+
+  link(id: string): LinkRow | null {
+    const row = this.sql.exec(`SELECT * FROM link WHERE id = ?`, id).toArray()[0];
+    return row ? toLink(row) : null;
+  }
+
+  /** Links not yet expired, revoked ones included, oldest first. */
+  unexpiredLinks(now: number): LinkRow[] {
+    return this.sql
+      .exec(`SELECT * FROM link WHERE expires_at > ? ORDER BY created_at, rowid`, now)
+      .toArray()
+      .map(toLink);
+  }
+
+  /** Links neither revoked nor expired: what the links limit counts. */
+  activeLinkCount(now: number): number {
+    return this.sql.exec(`SELECT COUNT(*) AS n FROM link WHERE revoked_at IS NULL AND expires_at > ?`, now).one()
+      .n as number;
+  }
+
+  countLinkUse(id: string): void {
+    this.sql.exec(`UPDATE link SET uses = uses + 1 WHERE id = ?`, id);
+  }
+
+  revokeLink(id: string, at: number): void {
+    this.sql.exec(`UPDATE link SET revoked_at = ? WHERE id = ?`, at, id);
+  }
+
+  insertLobbyRequest(request: LobbyRequestRow): void {
+    this.sql.exec(
+      `INSERT INTO lobby_request (id, link_id, name, requested_at, expires_at, deadline) VALUES (?, ?, ?, ?, ?, ?)`,
+      request.id,
+      request.linkId,
+      request.name,
+      request.requestedAt,
+      request.expiresAt,
+      request.deadline,
+    );
+  }
+
+  lobbyRequest(id: string): LobbyRequestRow | null {
+    const row = this.sql.exec(`SELECT * FROM lobby_request WHERE id = ?`, id).toArray()[0];
+    return row ? toLobbyRequest(row) : null;
+  }
+
+  /** Requests no host has answered yet, oldest first: the lobby as hosts see it. */
+  waitingRequests(linkId?: string): LobbyRequestRow[] {
+    const rows =
+      linkId === undefined
+        ? this.sql.exec(`SELECT * FROM lobby_request WHERE answer IS NULL ORDER BY requested_at, rowid`)
+        : this.sql.exec(
+            `SELECT * FROM lobby_request WHERE answer IS NULL AND link_id = ? ORDER BY requested_at, rowid`,
+            linkId,
+          );
+    return rows.toArray().map(toLobbyRequest);
+  }
+
+  waitingCount(): number {
+    return this.sql.exec(`SELECT COUNT(*) AS n FROM lobby_request WHERE answer IS NULL`).one().n as number;
+  }
+
+  answerLobbyRequest(id: string, answer: LobbyAnswer, participantId: string | null, reason: string | null): void {
+    this.sql.exec(
+      `UPDATE lobby_request SET answer = ?, participant_id = ?, reason = ? WHERE id = ?`,
+      answer,
+      participantId,
+      reason,
+      id,
+    );
+  }
+
+  setLobbyDeadline(id: string, deadline: number): void {
+    this.sql.exec(`UPDATE lobby_request SET deadline = ? WHERE id = ?`, deadline, id);
+  }
+
+  deleteLobbyRequest(id: string): void {
+    this.sql.exec(`DELETE FROM lobby_request WHERE id = ?`, id);
+  }
+
+  /** Requests whose deadline passed, answered or not. */
+  overdueLobbyRequests(now: number): LobbyRequestRow[] {
+    return this.sql.exec(`SELECT * FROM lobby_request WHERE deadline <= ?`, now).toArray().map(toLobbyRequest);
+  }
+
+  /** The earliest deadline of any request, or null when nobody waits. */
+  nextLobbyDeadline(): number | null {
+    return this.sql.exec(`SELECT MIN(deadline) AS at FROM lobby_request`).one().at as number | null;
+  }
+
+  allLobbyRequests(): LobbyRequestRow[] {
+    return this.sql.exec(`SELECT * FROM lobby_request`).toArray().map(toLobbyRequest);
+  }
+
+  deleteAllLobbyRequests(): void {
+    this.sql.exec(`DELETE FROM lobby_request`);
   }
 
   /** Row counts of the tables that grow, named as the host's stats report them. */

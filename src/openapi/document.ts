@@ -35,6 +35,8 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   INTERNAL: "a bug, or the server lacks its configuration; never leaks details",
   INVITE_LIMIT: "minting would leave more than 1,000 unredeemed, unexpired invites",
   UNAVAILABLE: "overloaded or a transient storage failure; nothing changed, retry after `Retry-After`",
+  LINK_EXHAUSTED: "the meeting link already admitted `maxUses` people",
+  LOBBY_FULL: "50 people already wait in the meeting's lobby",
 };
 
 const SECURITY_SCHEMES = {
@@ -45,7 +47,14 @@ const SECURITY_SCHEMES = {
 /** Frame unions: documented as components, referenced from the WebSocket route. */
 const FRAME_SCHEMAS = { input: [schemas.ClientFrame], output: [schemas.ServerEvent] };
 /** Objects worth a name of their own even where only nested. */
-const OBJECT_SCHEMAS = [schemas.Meeting, schemas.Participant, schemas.ParticipantState, schemas.ChatMessage];
+const OBJECT_SCHEMAS = [
+  schemas.Meeting,
+  schemas.Participant,
+  schemas.ParticipantState,
+  schemas.ChatMessage,
+  schemas.Link,
+  schemas.LobbyEntry,
+];
 
 const componentRef = (name: string) => `#/components/schemas/${name}`;
 
@@ -102,6 +111,20 @@ const MEETING_ID_PARAMETER = {
   schema: { type: "string", pattern: schemas.MEETING_ID_PATTERN.source },
 };
 
+/** Path parameters other than the meeting id (`:linkId`, `:requestId`): opaque ids; an unknown one is 404. */
+function otherPathParameters(path: string): JsonObject[] {
+  return [...path.matchAll(/:(\w+)/g)]
+    .map((match) => match[1] as string)
+    .filter((name) => name !== "id")
+    .map((name) => ({
+      name,
+      in: "path",
+      required: true,
+      description: "An opaque id; an unknown one is 404.",
+      schema: { type: "string" },
+    }));
+}
+
 function errorResponses(route: RouteDoc): Record<string, JsonObject> {
   const codes = new Set<ErrorCode>(route.errors ?? []);
   if (route.path.startsWith("/api/")) codes.add("RATE_LIMITED");
@@ -138,7 +161,13 @@ function successResponse(route: RouteDoc): JsonObject {
       : { type: mediaType === "application/json" ? "object" : "string" };
     response.content = { [mediaType]: { schema: bodySchema } };
   }
-  return { [status]: response };
+  const also = route.success.also;
+  if (!also) return { [status]: response };
+  const alsoResponse = {
+    description: also.description,
+    content: { "application/json": { schema: { $ref: componentRef(exportName(also.schema)) } } },
+  };
+  return { [status]: response, [also.status]: alsoResponse };
 }
 
 function operation(route: RouteDoc): JsonObject {
@@ -159,6 +188,7 @@ function operation(route: RouteDoc): JsonObject {
   if (description) op.description = description;
   const params = [
     ...(route.path.includes(":id") ? [MEETING_ID_PARAMETER] : []),
+    ...otherPathParameters(route.path),
     // A query token is described by its security scheme, not again as a parameter.
     ...(route.query ? parameters(route.query, "query").filter((p) => !(p.name === "token" && route.auth)) : []),
     ...(route.headers ? parameters(route.headers, "header") : []),
@@ -197,7 +227,10 @@ export function openApiDocument(info: ServiceInfo): JsonObject {
     paths[path] = { ...paths[path], [route.method.toLowerCase()]: operation(route) };
   }
   const requestSchemas = ROUTES.flatMap((route) => (route.body ? [route.body] : []));
-  const responseSchemas = ROUTES.flatMap((route) => (route.success.schema ? [route.success.schema] : []));
+  const responseSchemas = ROUTES.flatMap((route) => [
+    ...(route.success.schema ? [route.success.schema] : []),
+    ...(route.success.also ? [route.success.also.schema] : []),
+  ]);
   return {
     openapi: "3.1.0",
     info: {
@@ -210,6 +243,7 @@ export function openApiDocument(info: ServiceInfo): JsonObject {
     },
     tags: [
       { name: "Meetings", description: "Create, join, read and control meetings." },
+      { name: "Links", description: "Shareable meeting links and the lobby the host admits from." },
       { name: "Calendar", description: "iCalendar feed of a meeting." },
       { name: "Realtime", description: "The meeting WebSocket: chat, presence, signaling, live reschedules." },
       { name: "Service", description: "Health, index and these docs." },

@@ -8,19 +8,27 @@
 import type { z } from "zod";
 import type { ErrorCode } from "../errors";
 import {
+  AdmitResponse,
   CalendarQuery,
   CalendarTokenResponse,
   CreateMeetingBody,
   CreateMeetingResponse,
   DatetimeUpdateBody,
+  DenyBody,
+  DenyResponse,
   HealthResponse,
   HostTokenResponse,
   IceServersResponse,
   IfMatchHeader,
   JoinBody,
   JoinResponse,
+  JoinWaitingResponse,
   KickBody,
+  LinkResponse,
+  LinksResponse,
   MeetingResponse,
+  MintLinkBody,
+  MintLinkResponse,
   MintTokensBody,
   MintTokensResponse,
   ParticipantIdResponse,
@@ -31,12 +39,14 @@ import {
 } from "../protocol/schemas";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
-export type RouteTag = "Meetings" | "Realtime" | "Calendar" | "Service";
+export type RouteTag = "Meetings" | "Links" | "Realtime" | "Calendar" | "Service";
 /** Where a route accepts its token: `Authorization: Bearer`, or `?token=` for links and sockets. */
 export type TokenCarrier = "bearer" | "query";
 
 export interface RouteSuccess {
   status: 101 | 200 | 201;
+  /** Another success answer of the same route (a link join that waits in the lobby: 202). */
+  also?: { status: 202; description: string; schema: z.ZodType };
   description: string;
   /** A response schema from `protocol/schemas`; absent for non-JSON bodies and the upgrade. */
   schema?: z.ZodType;
@@ -93,11 +103,20 @@ export const ROUTES: readonly RouteDoc[] = [
     path: "/api/meetings/join",
     operationId: "joinMeeting",
     tag: "Meetings",
-    summary: "Redeem a join token",
+    summary: "Redeem a join token or a meeting link",
     description:
-      "Join tokens are single-use: a second redemption, even a racing one, is 409 TOKEN_ALREADY_USED. The answer carries the participant's `iceServers` and `iceServersExpiresAt`.",
+      "Join tokens are single-use: a second redemption, even a racing one, is 409 TOKEN_ALREADY_USED. The answer carries the participant's `iceServers` and `iceServersExpiresAt`. A meeting link (contract 1.2) is not spent: without a lobby each join is a new participant and counts one use (409 LINK_EXHAUSTED past `maxUses`, 403 once revoked); with a lobby the answer is 202 with a `waitToken` that opens the lobby socket (409 LOBBY_FULL when 50 already wait).",
     body: JoinBody,
-    success: { status: 200, description: "The session token and the socket path.", schema: JoinResponse },
+    success: {
+      status: 200,
+      description: "The session token and the socket path.",
+      schema: JoinResponse,
+      also: {
+        status: 202,
+        description: "A lobby link: the guest waits; its wait token opens the lobby socket at `wsUrl`.",
+        schema: JoinWaitingResponse,
+      },
+    },
     errors: [
       ...JSON_BODY_ERRORS,
       "UNAUTHORIZED",
@@ -106,6 +125,8 @@ export const ROUTES: readonly RouteDoc[] = [
       "MEETING_ENDED",
       "TOKEN_ALREADY_USED",
       "MEETING_FULL",
+      "LINK_EXHAUSTED",
+      "LOBBY_FULL",
     ],
   },
   {
@@ -249,6 +270,66 @@ export const ROUTES: readonly RouteDoc[] = [
     errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN"],
   },
   {
+    method: "POST",
+    path: "/api/meetings/:id/links",
+    operationId: "mintMeetingLink",
+    tag: "Links",
+    summary: "Mint a shareable meeting link",
+    description:
+      "One token for many people (`maxUses`, default and at most `maxParticipants`), with the lobby (default) or without. `expiresInHours` as for invites. At most 20 unrevoked, unexpired links (409 INVITE_LIMIT).",
+    auth: HOST,
+    body: MintLinkBody,
+    success: { status: 201, description: "The link and its token.", schema: MintLinkResponse },
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS, "INVITE_LIMIT"],
+  },
+  {
+    method: "GET",
+    path: "/api/meetings/:id/links",
+    operationId: "listMeetingLinks",
+    tag: "Links",
+    summary: "List the meeting's links",
+    description: "Every link not yet expired, revoked ones included; never their tokens.",
+    auth: HOST,
+    success: { status: 200, description: "The links.", schema: LinksResponse },
+    errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN"],
+  },
+  {
+    method: "DELETE",
+    path: "/api/meetings/:id/links/:linkId",
+    operationId: "revokeMeetingLink",
+    tag: "Links",
+    summary: "Revoke a meeting link",
+    description:
+      "The link's token is refused from now on (403); everyone waiting on it is denied. Revoking again answers the same.",
+    auth: HOST,
+    success: { status: 200, description: "The link, with `revoked: true`.", schema: LinkResponse },
+    errors: HOST_ACTION_ERRORS,
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/lobby/:requestId/admit",
+    operationId: "admitFromLobby",
+    tag: "Links",
+    summary: "Admit someone waiting in the lobby",
+    description:
+      "The guest becomes a participant and gets `lobby:admitted` with its session token. Counts the link's use and `maxParticipants` now: 409 LINK_EXHAUSTED or MEETING_FULL leave the guest waiting. A request already answered or gone is 404.",
+    auth: HOST,
+    success: { status: 200, description: "The new participant.", schema: AdmitResponse },
+    errors: [...HOST_ACTION_ERRORS, "LINK_EXHAUSTED", "MEETING_FULL"],
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/lobby/:requestId/deny",
+    operationId: "denyFromLobby",
+    tag: "Links",
+    summary: "Turn away someone waiting in the lobby",
+    description: "The guest gets `lobby:denied` with the reason. A request already answered or gone is 404.",
+    auth: HOST,
+    body: DenyBody,
+    success: { status: 200, description: "The request's id.", schema: DenyResponse },
+    errors: [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS],
+  },
+  {
     method: "GET",
     path: "/api/meetings/:id/calendar.ics",
     operationId: "getMeetingCalendar",
@@ -270,7 +351,7 @@ export const ROUTES: readonly RouteDoc[] = [
     operationId: "connectMeetingSocket",
     tag: "Realtime",
     summary: "Meeting WebSocket",
-    auth: { who: "host or session token", via: ["query"] },
+    auth: { who: "host or session token; a wait token opens the lobby socket", via: ["query"] },
     query: WebSocketQuery,
     success: { status: 101, description: "Switching protocols: the socket is open." },
     errors: ["VALIDATION_FAILED", "UNAUTHORIZED", "UPGRADE_REQUIRED", "NOT_FOUND", "FORBIDDEN", "MEETING_ENDED"],

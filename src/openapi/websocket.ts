@@ -21,6 +21,8 @@ const CLIENT_FRAME_NOTES: Record<ClientFrameType, string> = {
   "meeting:datetime:update": "host; as `PUT /api/meetings/{id}/datetime`",
   "host:kick-participant": "host; as `POST /api/meetings/{id}/kick`",
   "meeting:leave": "all; as `POST /api/meetings/{id}/leave`",
+  "lobby:admit": "host; as `POST /api/meetings/{id}/lobby/{requestId}/admit`",
+  "lobby:deny": "host; as `POST /api/meetings/{id}/lobby/{requestId}/deny`",
 };
 
 const SERVER_EVENT_NOTES: Record<ServerEventType, string> = {
@@ -36,6 +38,12 @@ const SERVER_EVENT_NOTES: Record<ServerEventType, string> = {
   "webrtc:offer": "relayed signaling",
   "webrtc:answer": "relayed signaling",
   "webrtc:ice-candidate": "relayed signaling",
+  "lobby:knock": "to hosts: someone waits in the lobby (`requestId`, `name`, `linkId`, `at`)",
+  "lobby:left": "to hosts: a wait ended, reason `admitted`, `denied` or `gone`",
+  "lobby:waiting": "to a lobby socket (opened with a wait token), first and alone until the answer",
+  "lobby:admitted":
+    "to a lobby socket: the new participant, its `sessionToken`, `iceServers`, `iceServersExpiresAt` and `media`; the socket then closes with 1000",
+  "lobby:denied": "to a lobby socket: why not; the socket then closes with 4003",
 };
 
 /** The literal `type` of each member of a `type`-keyed union, in declaration order. */
@@ -51,7 +59,7 @@ export function webSocketDescription(): string {
   const clientRows = CLIENT_FRAME_TYPES.map((type) => `| \`${type}\` | ${CLIENT_FRAME_NOTES[type]} |`);
   const serverRows = SERVER_EVENT_TYPES.map((type) => `| \`${type}\` | ${SERVER_EVENT_NOTES[type]} |`);
   return [
-    "Upgrade with `Upgrade: websocket`. The token is `?token=` or the subprotocol pair `Sec-WebSocket-Protocol: meettime, <token>` (answered `meettime`). `since=<seq>` replays the stored chat after that `seq`. Refusals come before the upgrade, as REST errors.",
+    "Upgrade with `Upgrade: websocket`. A host or session token opens the meeting socket; a wait token (contract 1.2) opens the lobby socket, which only receives `lobby:waiting`, then `lobby:admitted` or `lobby:denied`. The token is `?token=` or the subprotocol pair `Sec-WebSocket-Protocol: meettime, <token>` (answered `meettime`). `since=<seq>` replays the stored chat after that `seq`. Refusals come before the upgrade, as REST errors.",
     "",
     "Frames are JSON text. The text frame `ping` is answered `pong`; send it every 20 s (a socket silent for 60 s is dropped).",
     "",

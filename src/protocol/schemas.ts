@@ -188,7 +188,20 @@ export const CalendarQuery = z.object({
   token: z.string().max(4096).optional(),
 });
 
+/** Contract 1.2: a shareable meeting link; `maxUses` is bounded by the meeting's `maxParticipants` (checked by the meeting). */
+export const MintLinkBody = z.strictObject({
+  lobby: z.boolean().default(true),
+  maxUses: z.number().int().min(1).optional(),
+  expiresInHours: z.number().positive().finite().optional(),
+});
+
+/** A lobby request's id, as the host's `lobby:knock` names it. */
+export const LobbyRequestId = z.string().min(1).max(64);
+
+export const DenyBody = z.strictObject({ reason: KickReason.optional() });
+
 export type CreateMeetingInput = z.output<typeof CreateMeetingBody>;
+export type MintLinkInput = z.output<typeof MintLinkBody>;
 export type MintTokensInput = z.output<typeof MintTokensBody>;
 export type DatetimeUpdateInput = z.output<typeof DatetimeUpdateBody>;
 export type KickInput = z.output<typeof KickBody>;
@@ -244,7 +257,27 @@ export const ErrorEnvelope = z.object({
   }),
 });
 
+/** Contract 1.2: a meeting link as the host sees it (never with its token). */
+export const Link = z.object({
+  id: z.string(),
+  lobby: z.boolean(),
+  maxUses: z.number().int(),
+  uses: z.number().int(),
+  expiresAt: z.string(),
+  revoked: z.boolean(),
+  createdAt: z.string(),
+});
+
+/** Someone waiting in the lobby, as hosts see them (`lobby:knock`, `meeting:joined`'s `lobby`). */
+export const LobbyEntry = z.object({ requestId: z.string(), name: z.string(), linkId: z.string(), at: z.string() });
+
+/** How a meeting's media runs (contract 1.2); `mesh` until the SFU mode lands. */
+export const MediaMode = z.object({ mode: z.enum(["mesh", "sfu"]) });
+
 export type ParticipantStateData = z.infer<typeof ParticipantState>;
+export type LinkData = z.infer<typeof Link>;
+export type LobbyEntryData = z.infer<typeof LobbyEntry>;
+export type MediaModeData = z.infer<typeof MediaMode>;
 export type ParticipantData = z.infer<typeof Participant>;
 export type MeetingData = z.infer<typeof Meeting>;
 export type ChatMessageData = z.infer<typeof ChatMessage>;
@@ -291,6 +324,20 @@ export const MintTokensResponse = z.object({
 });
 export const HostTokenResponse = z.object({ hostToken: z.string(), expiresAt: z.string() });
 export const ParticipantIdResponse = z.object({ participantId: z.string() });
+/** Contract 1.2: links and the lobby. */
+export const MintLinkResponse = z.object({ link: Link, token: z.string() });
+export const LinksResponse = z.object({ links: z.array(Link) });
+export const LinkResponse = z.object({ link: Link });
+/** `POST /api/meetings/join` with a lobby link: the guest waits, on the socket its `waitToken` opens. */
+export const JoinWaitingResponse = z.object({
+  status: z.literal("waiting"),
+  requestId: z.string(),
+  waitToken: z.string(),
+  wsUrl: z.string(),
+});
+export const AdmitResponse = z.object({ participant: Participant });
+export const DenyResponse = z.object({ requestId: z.string() });
+export type JoinWaitingData = z.infer<typeof JoinWaitingResponse>;
 
 /** `GET /api/meetings/:id/stats` (host only): live numbers of one meeting. */
 export const MeetingStats = z.object({
@@ -372,6 +419,8 @@ export const ClientFrame = z.discriminatedUnion("type", [
   clientFrame("meeting:datetime:update", DatetimeUpdateBody),
   clientFrame("host:kick-participant", KickBody),
   clientFrame("meeting:leave", z.strictObject({}).default({})),
+  clientFrame("lobby:admit", z.strictObject({ requestId: LobbyRequestId })),
+  clientFrame("lobby:deny", z.strictObject({ requestId: LobbyRequestId, reason: KickReason.optional() })),
 ]);
 
 export type ClientFrameData = z.output<typeof ClientFrame>;
@@ -381,7 +430,13 @@ export type ClientFrameType = ClientFrameData["type"];
 export const ServerEvent = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("meeting:joined"),
-    data: z.object({ self: Participant, meeting: Meeting, chat: z.array(ChatMessage) }),
+    // `lobby`: hosts only (contract 1.2).
+    data: z.object({
+      self: Participant,
+      meeting: Meeting,
+      chat: z.array(ChatMessage),
+      lobby: z.array(LobbyEntry).optional(),
+    }),
   }),
   z.object({ type: z.literal("meeting:participant-joined"), data: z.object({ participant: Participant }) }),
   z.object({
@@ -403,6 +458,24 @@ export const ServerEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("webrtc:offer"), data: z.object({ from: z.string(), sdp: z.string() }) }),
   z.object({ type: z.literal("webrtc:answer"), data: z.object({ from: z.string(), sdp: z.string() }) }),
   z.object({ type: z.literal("webrtc:ice-candidate"), data: z.object({ from: z.string(), candidate: IceCandidate }) }),
+  // Contract 1.2: the lobby. Hosts get knock and left; the waiting guest's socket gets waiting, then admitted or denied.
+  z.object({ type: z.literal("lobby:knock"), data: LobbyEntry }),
+  z.object({
+    type: z.literal("lobby:left"),
+    data: z.object({ requestId: z.string(), reason: z.enum(["admitted", "denied", "gone"]) }),
+  }),
+  z.object({ type: z.literal("lobby:waiting"), data: z.object({ requestId: z.string() }) }),
+  z.object({
+    type: z.literal("lobby:admitted"),
+    data: z.object({
+      participant: Participant,
+      sessionToken: z.string(),
+      iceServers: z.array(IceServer),
+      iceServersExpiresAt: z.string(),
+      media: MediaMode,
+    }),
+  }),
+  z.object({ type: z.literal("lobby:denied"), data: z.object({ reason: z.string() }) }),
 ]);
 
 export type ServerEventData = z.infer<typeof ServerEvent>;
