@@ -10,13 +10,16 @@
 import type { LinkData } from "../client/types";
 import { h, labelled, replaceChildren } from "./dom";
 import { describeError } from "./messages";
-import { browserTimeZone, formatInZone } from "./time";
+
+const SHORT_DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
 
 /** The host's meeting links: make one (with or without the lobby), list them, revoke one. */
 export interface MeetingLinkSource {
   create(lobby: boolean): Promise<{ link: LinkData; url: string }>;
   list(): Promise<LinkData[]>;
   revoke(linkId: string): Promise<unknown>;
+  /** Calls `refresh` when a link's uses may have changed (someone joined with one). */
+  watch(refresh: () => void): void;
 }
 
 export interface LinkSources {
@@ -76,7 +79,7 @@ function linkBox(label: string, hint: string, buttonText: string, make: () => Pr
 /** One line about a link: whether it waits, how much of it is used, until when. */
 function describeLink(link: LinkData): string {
   const mode = link.lobby ? "People wait for you" : "People join at once";
-  const until = formatInZone(new Date(link.expiresAt), browserTimeZone());
+  const until = SHORT_DATE_TIME.format(new Date(link.expiresAt));
   return `${mode} · ${link.uses} of ${link.maxUses} used · until ${until}`;
 }
 
@@ -146,9 +149,13 @@ function meetingLinkBox(source: MeetingLinkSource): HTMLElement {
       copyButton.disabled = false;
     }
   });
-  refresh().catch(() => {
-    // The list is a convenience; making a link still works and refreshes it.
-  });
+  const refreshQuietly = () => {
+    refresh().catch(() => {
+      // The list is a convenience; making a link still works and refreshes it.
+    });
+  };
+  refreshQuietly();
+  source.watch(refreshQuietly);
   return h(
     "div",
     { class: "link-field meeting-link" },

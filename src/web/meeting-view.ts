@@ -178,6 +178,10 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
               },
               list: async () => (await mt.listLinks(seat.meetingId, seat.token)).links,
               revoke: (linkId) => mt.revokeLink(seat.meetingId, seat.token, linkId),
+              watch: (refresh) => {
+                conn.on("meeting:participant-joined", refresh);
+                conn.on("lobby:left", refresh);
+              },
             }
           : undefined,
         invite: isHost
