@@ -36,7 +36,7 @@ import type {
   ServerEventData,
   ServerEventMap,
 } from "./types.js";
-import { CLOSE_REASONS, decodeFrame, NORMAL_CLOSURE, OPEN, whyRefused } from "./wire.js";
+import { CLOSE_REASONS, decodeFrame, letGo, NORMAL_CLOSURE, OPEN, whyRefused } from "./wire.js";
 
 /** The connection's types are part of its module: `import type { StateChange } from "./connection.js"`. */
 export type * from "./connection-types.js";
@@ -310,13 +310,7 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#stableTimer);
-    if (!ws) return;
-    ws.onopen = ws.onmessage = ws.onclose = noop;
-    try {
-      ws.close(code);
-    } catch {
-      // already closing or closed
-    }
+    if (ws) letGo(ws, code);
   }
 
   #socketClosed(code: number): void {

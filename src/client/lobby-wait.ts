@@ -12,7 +12,7 @@ import { MeetTimeError } from "./errors.js";
 import type { MeetTime } from "./meettime.js";
 import { type BackoffOptions, backoffDelay, tokenClaims } from "./timing.js";
 import type { JoinResult, ServerEventMap } from "./types.js";
-import { decodeFrame, NORMAL_CLOSURE, OPEN } from "./wire.js";
+import { decodeFrame, letGo, NORMAL_CLOSURE, OPEN } from "./wire.js";
 
 /** What a waiting guest keeps to resume the wait (sessionStorage across a reload, say). */
 export interface LobbyTicket {
@@ -228,13 +228,7 @@ class LobbyWait {
     const ws = this.#ws;
     this.#ws = undefined;
     clearInterval(this.#pingTimer);
-    if (!ws) return;
-    ws.onopen = ws.onmessage = ws.onclose = noop;
-    try {
-      ws.close(NORMAL_CLOSURE);
-    } catch {
-      // already closing or closed
-    }
+    if (ws) letGo(ws, NORMAL_CLOSURE);
   }
 
   #fail(error: Error): void {
