@@ -84,6 +84,16 @@ export async function meetingWith(...names: string[]) {
   return { id, hostToken: created.hostToken, host: created.participant, guests };
 }
 
+/** The fields of a successful join's answer (an invite's, or a link's without lobby), sorted. */
+export const JOIN_ANSWER_KEYS = [
+  "iceServers",
+  "iceServersExpiresAt",
+  "meeting",
+  "participant",
+  "sessionToken",
+  "wsUrl",
+];
+
 export async function getMeeting(meetingId: string, token: string) {
   const res = await api("GET", `/api/meetings/${meetingId}`, { token });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
