@@ -25,8 +25,9 @@ export interface LobbyPanel {
 
 export function lobbyPanel(answers: LobbyAnswers): LobbyPanel {
   const heading = h("h2", { id: "knocks-heading" }, "Waiting to join");
-  // Outside the list's section, which hides when the lobby empties: a hidden live region says nothing.
-  const status = h("p", { class: "lobby-status", role: "status", "aria-live": "polite" });
+  // For screen readers (the list shows the same words on screen). Outside the list's section, which hides
+  // when the lobby empties: a hidden live region says nothing.
+  const status = h("p", { class: "visually-hidden", role: "status", "aria-live": "polite" });
   const list = h("ul", { class: "lobby-list" });
   const knocks = h("section", { class: "panel", "aria-labelledby": heading.id, hidden: true }, heading, list);
   const element = h("div", { class: "lobby-knocks" }, status, knocks);

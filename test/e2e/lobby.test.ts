@@ -5,7 +5,9 @@
  * reloading without losing her place; the host, watching the video, sees
  * the knocks and admits two (one by keyboard) and denies one; the two see
  * each other's video; the denied guest's page says so; the host revokes the
- * link and a fourth guest is turned away with a clear message.
+ * link and a fourth guest is turned away with a clear message. A second
+ * test switches the lobby off (a guest on a phone goes straight in), makes
+ * a new link that waits, and lets a guest leave the lobby.
  *
  * Needs Debian's chromium; CI sets MEETTIME_REQUIRE_BROWSER=1 so a missing
  * browser fails instead of skipping. MEETTIME_SCREENSHOTS=1 writes
@@ -89,10 +91,11 @@ describe.skipIf(!browserAvailable)("a meeting link with a lobby, in the app", ()
     await grace.getByRole("heading", { name: "Waiting for the host to let you in" }).waitFor({ timeout: WAIT_MS });
     expect((await placeOf(grace))?.requestId).toBe(graceRequest);
 
-    // The host is down the page (the links); the knocks show in words, in view, without scrolling back up.
+    for (const name of ["Grace", "Linus", "Eve"]) await sees(host, `${name} is waiting to join`);
+    await screenshot(host, "app-lobby-host");
+    // The host is down the page (the links); the knocks stay in view without scrolling back up.
     await host.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     expect(await host.evaluate(() => window.scrollY)).toBeGreaterThan(200);
-    for (const name of ["Grace", "Linus", "Eve"]) await sees(host, `${name} is waiting to join`);
     expect(await host.locator(".lobby-list li").count()).toBe(3);
     expect(
       await host
@@ -103,7 +106,6 @@ describe.skipIf(!browserAvailable)("a meeting link with a lobby, in the app", ()
     const banner = await host.locator(".lobby-knocks").boundingBox();
     const viewport = host.viewportSize();
     expect(banner && viewport && banner.y >= 0 && banner.y + banner.height <= viewport.height).toBe(true);
-    await screenshot(host, "app-lobby-host");
 
     // Admit by keyboard, admit by click, deny.
     await host.getByRole("button", { name: "Admit Grace" }).focus();
@@ -141,6 +143,45 @@ describe.skipIf(!browserAvailable)("a meeting link with a lobby, in the app", ()
     await sees(ken, "The host has turned this meeting link off. Ask the host for a new link.");
     expect(await ken.getByRole("textbox", { name: "Your name" }).isVisible()).toBe(false);
     await screenshot(ken, "app-lobby-revoked");
+    expect(people.pageErrors).toEqual([]);
+  });
+
+  it("lets people straight in when the host switches the lobby off, and lets a guest leave the lobby", {
+    timeout: 120_000,
+  }, async () => {
+    const host = await people.person("Europe/Berlin");
+    await createMeeting(host, `${baseUrl()}/app/`, TITLE);
+    await host.getByRole("switch", { name: /Let people in without waiting/ }).check();
+    await host.getByRole("button", { name: "Copy meeting link" }).click();
+    await sees(host, "Meeting link copied. Anyone who opens it joins at once.");
+    const openLink = await host.getByRole("textbox", { name: "Meeting link" }).inputValue();
+
+    // On a phone: straight into the meeting, no waiting page.
+    const grace = await people.person("America/New_York", { width: 390, height: 844 });
+    await grace.goto(openLink);
+    await sees(grace, `Join “${TITLE}”`);
+    await grace.getByRole("textbox", { name: "Your name" }).fill("Grace");
+    await grace.getByRole("button", { name: "Join meeting" }).click();
+    await grace.getByRole("heading", { name: TITLE, exact: true }).waitFor({ timeout: WAIT_MS });
+    expect(await placeOf(grace)).toBeNull();
+    await sees(host, /People join at once · 1 of 50 used/);
+
+    // The switch back on makes a new link that waits; the open one stays listed until revoked.
+    await host.getByRole("switch", { name: /Let people in without waiting/ }).uncheck();
+    await host.getByRole("button", { name: "Copy meeting link" }).click();
+    await sees(host, "Meeting link copied. People who open it wait until you let them in.");
+    const lobbyLink = await host.getByRole("textbox", { name: "Meeting link" }).inputValue();
+    expect(lobbyLink).not.toBe(openLink);
+    expect(await host.locator(".link-list li").count()).toBe(2);
+
+    const linus = await people.person("Asia/Tokyo", { width: 390, height: 844 });
+    await knock(linus, lobbyLink, "Linus");
+    await sees(host, "Linus is waiting to join");
+    await linus.getByRole("button", { name: "Leave the lobby" }).click();
+    await sees(linus, "You left the lobby");
+    await linus.getByRole("button", { name: "Ask to join again" }).waitFor({ timeout: WAIT_MS });
+    expect(await placeOf(linus)).toBeNull();
+    await screenshot(linus, "app-lobby-left-phone");
     expect(people.pageErrors).toEqual([]);
   });
 });
