@@ -7,7 +7,6 @@
  * place itself lives in sessionStorage (seat.ts), so a reload while waiting
  * comes back here with the same request.
  */
-import { MeetTimeError } from "../client/errors";
 import type { JoinResult } from "../client/types";
 import { h, replaceChildren } from "./dom";
 import { describeLobbyEnd } from "./messages";
@@ -73,20 +72,22 @@ export function lobbyView(
     (error: unknown) => {
       forgetWaitingPlace();
       panel.removeAttribute("aria-busy");
-      const text = describeLobbyEnd(error);
-      const left = error instanceof MeetTimeError && error.code === "CLOSED";
-      const lapsed = error instanceof MeetTimeError && error.code === "LOBBY_WAIT_ENDED";
-      const headingText = left ? "You left the lobby" : lapsed ? "You are no longer waiting" : "You were not let in";
+      const end = describeLobbyEnd(error);
       // A reload of the same link says it again, instead of knocking once more without the guest asking.
-      if (!left && !lapsed) {
-        rememberFarewell({ meetingId: place.meetingId, inviteToken: place.linkToken, heading: headingText, text });
+      if (!end.canAskAgain) {
+        rememberFarewell({
+          meetingId: place.meetingId,
+          inviteToken: place.linkToken,
+          heading: end.heading,
+          text: end.text,
+        });
       }
-      heading.textContent = headingText;
-      replaceChildren(status, text);
+      heading.textContent = end.heading;
+      replaceChildren(status, end.text);
       status.className = "notice";
       replaceChildren(
         actionsRow,
-        (left || lapsed) && h("button", { type: "button", onclick: actions.askAgain }, "Ask to join again"),
+        end.canAskAgain && h("button", { type: "button", onclick: actions.askAgain }, "Ask to join again"),
         h("a", { class: "button secondary", href: "./" }, "Create a meeting"),
       );
       heading.focus();

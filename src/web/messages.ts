@@ -74,31 +74,54 @@ export function describeInviteRefusal(error: unknown, token: string, now = Date.
   return describeError(error);
 }
 
+/** How a wait in the lobby ended, as the waiting page says it. */
+export interface LobbyEnd {
+  heading: string;
+  text: string;
+  /** Asking again can help (the guest left, or the place lapsed); a denial or a dead link it cannot. */
+  canAskAgain: boolean;
+}
+
+const NOT_LET_IN = "You were not let in";
+
 /** The server's own reasons for ending a wait (src/meeting/lobby.ts), in the words the page uses. */
-const LOBBY_REASONS: Record<string, string> = {
-  "the host did not let you in": "The host did not let you in.",
-  "the meeting link was revoked": "The host turned this meeting link off, so the wait ended.",
-  "nobody let you in in time": "Nobody let you in in time.",
-  "the meeting has ended": "The host ended the meeting.",
+const LOBBY_REASONS: Record<string, Omit<LobbyEnd, "canAskAgain">> = {
+  "the host did not let you in": { heading: NOT_LET_IN, text: "The host did not let you in." },
+  "the meeting link was revoked": {
+    heading: "This meeting link was turned off",
+    text: "The host turned this meeting link off, so the wait ended.",
+  },
+  "nobody let you in in time": { heading: NOT_LET_IN, text: "Nobody let you in in time." },
+  "the meeting has ended": { heading: "The meeting has ended", text: "The host ended the meeting." },
 };
 
 /** Why a wait in the lobby ended without getting in (a `join` or `waitInLobby` rejection). */
-export function describeLobbyEnd(error: unknown): string {
-  if (!(error instanceof MeetTimeError)) return describeError(error);
-  switch (error.code) {
+export function describeLobbyEnd(error: unknown): LobbyEnd {
+  const code = error instanceof MeetTimeError ? error.code : undefined;
+  switch (code) {
     case "LOBBY_DENIED": {
-      const reason = String(error.details?.reason ?? "").trim();
-      if (!reason) return "The host did not let you in.";
-      return LOBBY_REASONS[reason.toLowerCase()] ?? `The host did not let you in. Reason: ${reason}`;
+      const reason = String((error as MeetTimeError).details?.reason ?? "").trim();
+      const known = LOBBY_REASONS[reason.toLowerCase()];
+      if (known) return { ...known, canAskAgain: false };
+      const text = reason ? `The host did not let you in. Reason: ${reason}` : "The host did not let you in.";
+      return { heading: NOT_LET_IN, text, canAskAgain: false };
     }
-    case "LOBBY_WAIT_ENDED":
-      return error.details?.why === "replaced"
-        ? "You are waiting in another tab or window, so this tab stopped waiting."
-        : "Your place in the lobby has lapsed. Open the meeting link again to ask once more.";
+    case "LOBBY_WAIT_ENDED": {
+      const elsewhere = (error as MeetTimeError).details?.why === "replaced";
+      return {
+        heading: "You are no longer waiting",
+        text: elsewhere
+          ? "You are waiting in another tab or window, so this tab stopped waiting."
+          : "Your place in the lobby has lapsed. Ask to join again.",
+        canAskAgain: !elsewhere,
+      };
+    }
     case "CLOSED":
-      return "You left the lobby.";
+      return { heading: "You left the lobby", text: "You left the lobby.", canAskAgain: true };
+    case "MEETING_ENDED":
+      return { heading: "The meeting has ended", text: "The host ended the meeting.", canAskAgain: false };
     default:
-      return describeError(error);
+      return { heading: NOT_LET_IN, text: describeError(error), canAskAgain: code !== "NOT_FOUND" };
   }
 }
 
