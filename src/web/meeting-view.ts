@@ -52,7 +52,13 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
   // The host's lobby: above everything else, so a knock is seen while watching the video.
   const lobby = isHost ? lobbyPanel({ admit: (id) => conn.admit(id), deny: (id) => conn.deny(id) }) : null;
   if (lobby) {
-    const renderLobby = () => lobby.render(conn.lobby);
+    const renderLobby = () => {
+      lobby.render(conn.lobby);
+      // A host in another tab sees the count in the tab's title.
+      const waiting = conn.lobby.length;
+      const title = document.title.replace(/^\(\d+ waiting\) /, "");
+      document.title = waiting > 0 ? `(${waiting} waiting) ${title}` : title;
+    };
     conn.on("lobby:knock", (entry) => {
       renderLobby();
       lobby.announce(entry);
@@ -158,7 +164,7 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
       // The first join's history (or, resuming after a reload, what this tab missed) comes with the join.
       record(joined.chat);
       heading.textContent = meeting.title;
-      document.title = `${meeting.title} · MeetTime`;
+      document.title = `${conn.lobby.length > 0 ? `(${conn.lobby.length} waiting) ` : ""}${meeting.title} · MeetTime`;
       const schedule = schedulePanel(meeting, isHost, (update) =>
         mt.reschedule(seat.meetingId, seat.token, update).then((r) => r.meeting),
       );

@@ -97,6 +97,7 @@ describe.skipIf(!browserAvailable)("a meeting link with a lobby, in the app", ()
     await host.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
     expect(await host.evaluate(() => window.scrollY)).toBeGreaterThan(200);
     expect(await host.locator(".lobby-list li").count()).toBe(3);
+    expect(await host.title()).toBe(`(3 waiting) ${TITLE} · MeetTime`);
     expect(
       await host
         .getByRole("status")
@@ -122,6 +123,7 @@ describe.skipIf(!browserAvailable)("a meeting link with a lobby, in the app", ()
     await sees(eve, "The host did not let you in.");
     await screenshot(eve, "app-lobby-denied");
     await host.locator(".lobby-knocks section").waitFor({ state: "hidden", timeout: WAIT_MS });
+    expect(await host.title()).toBe(`${TITLE} · MeetTime`);
 
     // The two admitted guests see each other's video (and the host's).
     await playsVideoOf(grace, linusSeat.participantId);
