@@ -8,8 +8,8 @@
  * without lobby counting its uses to `LINK_EXHAUSTED`.
  */
 import { describe, expect, it } from "vitest";
-import { type LobbyTicket, type MeetingConnection, MeetTimeError } from "../../src/client";
-import { cutTcp, FAST, inAnHour, nextEvent, sdk, until } from "./helpers/client-helpers";
+import type { LobbyTicket, MeetingConnection } from "../../src/client";
+import { cutTcp, FAST, failure, inAnHour, nextEvent, sdk, until } from "./helpers/client-helpers";
 
 /** `WebSocket.OPEN` and `CLOSED` of the `ws` package. */
 const OPEN = 1;
@@ -23,16 +23,6 @@ async function hostedMeeting() {
   const host: MeetingConnection = mt.connect(meetingId, created.hostToken);
   await host.ready;
   return { mt, opened, created, meetingId, host, hostToken: created.hostToken };
-}
-
-/** The rejection of `promise`, which must reject with a `MeetTimeError`. */
-async function failure(promise: Promise<unknown>): Promise<MeetTimeError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MeetTimeError);
-  return error as MeetTimeError;
 }
 
 describe("meeting links and the lobby, through the SDK", () => {
