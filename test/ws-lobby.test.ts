@@ -257,6 +257,15 @@ describe("waits that end by themselves", () => {
     await openLobby(m.id, grace.waitToken);
   });
 
+  it("arms the alarm for a wait's end, with nobody connected and the meeting's expiry hours away", async () => {
+    const { meeting, hostToken } = await createMeeting();
+    const { token } = await mintLink(meeting.id, hostToken);
+    await knock(token);
+    const [row] = await lobbyRows(meeting.id);
+    const armedAt = await runInDurableObject(meetingObject(meeting.id), (_, state) => state.storage.getAlarm());
+    expect(armedAt).toBeLessThanOrEqual(row!.deadline as number);
+  });
+
   it("a guest who never opens the lobby socket is gone 60 s after knocking", async () => {
     const m = await hostWithLobbyLink();
     const { requestId } = await knock(m.token);

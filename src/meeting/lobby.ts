@@ -140,9 +140,10 @@ export async function knock(
   room.store.insertLobbyRequest(request);
   tellHosts(room, encodeEvent({ type: "lobby:knock", data: lobbyEntry(request) }));
   log("info", "lobby.knocked", { meetingId: room.meetingId, requestId });
-  // Signing cannot fail now: the caller checked the secret before any write.
+  // Past the write nothing may fail the answer (a 503 means nothing changed): signing cannot (the caller
+  // checked the secret), and a failed arming is only logged; the meeting's alarm, always armed, re-arms it.
+  await quietly(room, room.alarm.schedule());
   const waitToken = await room.credentials.wait(meeting, requestId, expiresAt);
-  await room.alarm.schedule();
   return { status: "waiting", requestId, waitToken, wsUrl: `/api/meetings/${meeting.id}/ws` };
 }
 
@@ -338,9 +339,14 @@ function closeLobbySocket(ws: WebSocket, requestId: string, reason: string): voi
   closeQuietly(ws, CLOSE.KICKED, "denied");
 }
 
-/** Work after an answer was given: failures are logged, never thrown at a door that already answered. */
-function inBackground(room: RoomContext, work: Promise<unknown>): void {
-  room.ctx.waitUntil(
-    work.catch((error) => log("error", "lobby.background_failed", { meetingId: room.meetingId, error: String(error) })),
+/** Work after the decision was written: failures are logged, never thrown at a door that already decided. */
+function quietly(room: RoomContext, work: Promise<unknown>): Promise<unknown> {
+  return work.catch((error) =>
+    log("error", "lobby.after_write_failed", { meetingId: room.meetingId, error: String(error) }),
   );
+}
+
+/** `quietly`, without holding up the answer. */
+function inBackground(room: RoomContext, work: Promise<unknown>): void {
+  room.ctx.waitUntil(quietly(room, work));
 }
