@@ -1,16 +1,16 @@
 /**
  * The waiting page of a guest who opened a meeting link with a lobby: the
- * meeting's title and time, "Waiting for the host to let you in", and a way
+ * meeting's title and time (read again with the link when the page shows), "Waiting for the host to let you in", and a way
  * to stop waiting. Admitted, the guest takes the seat and enters; otherwise
  * the page says why not (denied and the host's reason, the link revoked,
  * the meeting ended, the place lapsed), and a reload still says it. The
  * place itself lives in sessionStorage (seat.ts), so a reload while waiting
  * comes back here with the same request.
  */
-import type { JoinResult } from "../client/types";
+import type { JoinResult, MeetingData } from "../client/types";
 import { h, replaceChildren } from "./dom";
 import { describeLobbyEnd } from "./messages";
-import { forgetWaitingPlace, rememberFarewell, type Seat, seatFrom, type WaitingPlace } from "./seat";
+import { forgetWaitingPlace, rememberFarewell, type Seat, saveWaitingPlace, seatFrom, type WaitingPlace } from "./seat";
 import { browserTimeZone, formatInZone } from "./time";
 
 export interface LobbyViewActions {
@@ -18,6 +18,8 @@ export interface LobbyViewActions {
   onJoined: (seat: Seat) => void;
   /** After leaving the lobby: the link's page again, to ask once more. */
   askAgain: () => void;
+  /** The meeting as the link reads it now (its title or time may have changed since the knock). */
+  readMeeting: () => Promise<MeetingData>;
 }
 
 /** When the meeting is, in the guest's zone and the meeting's own. */
@@ -39,8 +41,22 @@ export function lobbyView(
   actions: LobbyViewActions,
 ): HTMLElement {
   const heading = h("h1", { id: "lobby-heading", tabindex: -1 }, "Waiting for the host to let you in");
-  const title = place.title ? h("p", { class: "lobby-meeting" }, h("bdi", {}, place.title)) : null;
+  const title = h("p", { class: "lobby-meeting", hidden: !place.title }, h("bdi", {}, place.title ?? ""));
   const when = h("p", { class: "hint" }, meetingTime(place));
+  let settled = false;
+  actions.readMeeting().then(
+    (meeting) => {
+      if (settled) return;
+      Object.assign(place, { title: meeting.title, scheduledAt: meeting.scheduledAt, timezone: meeting.timezone });
+      saveWaitingPlace(place);
+      replaceChildren(title, h("bdi", {}, meeting.title));
+      title.hidden = false;
+      when.textContent = meetingTime(place);
+    },
+    () => {
+      // What the page showed at the knock stays; the wait itself says if the link stopped working.
+    },
+  );
   const status = h(
     "p",
     { role: "status" },
@@ -66,10 +82,12 @@ export function lobbyView(
 
   wait.then(
     (joined) => {
+      settled = true;
       forgetWaitingPlace();
       actions.onJoined(seatFrom(joined, joined.sessionToken, place.linkToken));
     },
     (error: unknown) => {
+      settled = true;
       forgetWaitingPlace();
       panel.removeAttribute("aria-busy");
       const end = describeLobbyEnd(error);

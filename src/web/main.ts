@@ -74,7 +74,8 @@ function joinPage(invite: string) {
 
 function waitingPage(invite: string): OnWaiting {
   return (place, wait, stop) => {
-    show(lobbyView(place, wait, stop, { onJoined: takeSeat, askAgain: () => joinPage(invite) }));
+    const readMeeting = () => mt.getMeeting(place.meetingId, invite).then(({ meeting }) => meeting);
+    show(lobbyView(place, wait, stop, { onJoined: takeSeat, askAgain: () => joinPage(invite), readMeeting }));
     stopWaiting = () => stop.abort();
   };
 }

@@ -15,9 +15,9 @@
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createMeeting, People, playsVideos, screenshot, seatOf, sees, WAIT_MS } from "./helpers/app-pages";
+import { createMeeting, dateAhead, People, playsVideos, screenshot, seatOf, sees, WAIT_MS } from "./helpers/app-pages";
 import { browserAvailable, launchChromium } from "./helpers/chromium";
-import { baseUrl } from "./helpers/client";
+import { api, baseUrl } from "./helpers/client";
 
 const TITLE = "Team call";
 
@@ -84,12 +84,20 @@ describe.skipIf(!browserAvailable)("a meeting link with a lobby, in the app", ()
     await knock(linus, link, "Linus");
     await knock(eve, link, "Eve");
 
-    // A reload while waiting keeps the place: the same request, still one knock at the host.
+    // A reload while waiting keeps the place: the same request, still one knock at the host; the page reads
+    // the meeting again with the link, so a time changed meanwhile shows.
     const graceRequest = (await placeOf(grace))?.requestId;
     expect(graceRequest).toBeTruthy();
+    const hostSeat = await seatOf(host);
+    const moved = await api("PUT", `/api/meetings/${hostSeat.meetingId}/datetime`, {
+      token: hostSeat.token,
+      body: { scheduledAt: `${dateAhead(3)}T17:30:00.000Z` },
+    });
+    expect(moved.status).toBe(200);
     await grace.reload();
     await grace.getByRole("heading", { name: "Waiting for the host to let you in" }).waitFor({ timeout: WAIT_MS });
     expect((await placeOf(grace))?.requestId).toBe(graceRequest);
+    await sees(grace, /18:30 in Europe\/Berlin/);
 
     for (const name of ["Grace", "Linus", "Eve"]) await sees(host, `${name} is waiting to join`);
     await screenshot(host, "app-lobby-host");
