@@ -130,13 +130,14 @@ class LobbyWait {
     const { event } = frame;
     switch (event.type) {
       case "lobby:waiting":
+        // The backoff is not started over: a server that accepts and drops at once is not retried in a tight loop
+        // (it is capped at `backoff.maxMs`, well inside the 60 s the server keeps the place).
         this.#heard = true;
-        this.#attempt = 0;
         this.#refusals = 0;
         return;
       case "lobby:admitted":
         this.#heard = true;
-        this.#admitted(event.data);
+        void this.#admitted(event.data);
         return;
       case "lobby:denied":
         this.#heard = true;
