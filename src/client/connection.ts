@@ -2,7 +2,7 @@
  * `MeetingConnection`: one participant's live link to a meeting. It owns the
  * WebSocket (token as subprotocol, pings, reconnects with backoff and
  * `since` resume) and composes the rest: live views of the meeting, its
- * participants and its chat (meeting-views.ts), a promise for each sent
+ * participants, its chat and the lobby (meeting-views.ts), a promise for each sent
  * frame (outbox.ts), a fresh token and ICE servers (credentials.ts). Its
  * `state` events say what happened, in the end why it closed for good.
  */
@@ -28,6 +28,7 @@ import type {
   ClientFrameType,
   IceServer,
   IceServersInfo,
+  LobbyEntryData,
   MeetingData,
   ParticipantData,
   ParticipantStateData,
@@ -35,7 +36,7 @@ import type {
   ServerEventData,
   ServerEventMap,
 } from "./types.js";
-import { CLOSE_REASONS, decodeFrame, NORMAL_CLOSURE, OPEN, whyRefused } from "./wire.js";
+import { CLOSE_REASONS, decodeFrame, letGo, NORMAL_CLOSURE, OPEN, whyRefused } from "./wire.js";
 
 /** The connection's types are part of its module: `import type { StateChange } from "./connection.js"`. */
 export type * from "./connection-types.js";
@@ -149,6 +150,13 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
   get chat(): readonly ChatMessageData[] {
     return this.#views.chat;
   }
+  /**
+   * Host: who waits in the lobby (contract 1.2), first knock first; kept from
+   * `meeting:joined`'s `lobby`, `lobby:knock` and `lobby:left`. Empty for guests.
+   */
+  get lobby(): readonly LobbyEntryData[] {
+    return this.#views.lobby;
+  }
   /** The highest chat `seq` seen (what a reconnect resumes from). */
   get lastSeq(): number | undefined {
     return this.#views.lastSeq;
@@ -208,6 +216,14 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
   /** Host: `host:kick-participant`. */
   kick(participantId: string, reason?: string): Promise<void> {
     return this.send("host:kick-participant", reason === undefined ? { participantId } : { participantId, reason });
+  }
+  /** Host: `lobby:admit`; resolves once the guest is a participant, `NOT_FOUND` if the request is gone, `MEETING_FULL`. */
+  admit(requestId: string): Promise<void> {
+    return this.send("lobby:admit", { requestId });
+  }
+  /** Host: `lobby:deny`; the guest reads `reason`. `NOT_FOUND` if the request is gone. */
+  deny(requestId: string, reason?: string): Promise<void> {
+    return this.send("lobby:deny", reason === undefined ? { requestId } : { requestId, reason });
   }
   /** Leaves the meeting (a guest's seat is given up for good); the connection then closes with reason `left`. */
   async leave(): Promise<void> {
@@ -294,13 +310,7 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
     clearInterval(this.#pingTimer);
     clearTimeout(this.#connectTimer);
     clearTimeout(this.#stableTimer);
-    if (!ws) return;
-    ws.onopen = ws.onmessage = ws.onclose = noop;
-    try {
-      ws.close(code);
-    } catch {
-      // already closing or closed
-    }
+    if (ws) letGo(ws, code);
   }
 
   #socketClosed(code: number): void {

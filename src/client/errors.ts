@@ -6,7 +6,7 @@
  */
 import { ERROR_STATUS } from "../errors.js";
 
-/** Codes for failures on the client side; their `status` is 0 (no HTTP answer). */
+/** The SDK's own codes (not the contract's); their `status` is 0 (no HTTP answer). */
 export const CLIENT_ERROR_CODES = {
   /** `fetch` failed (server unreachable, CORS, offline) or the answer was not the contract's JSON. */
   NETWORK_ERROR: "NETWORK_ERROR",
@@ -20,6 +20,14 @@ export const CLIENT_ERROR_CODES = {
   TIMEOUT: "TIMEOUT",
   /** A server frame did not fit the contract and was dropped (reported on the connection's `error` event). */
   MALFORMED_FRAME: "MALFORMED_FRAME",
+  /** Lobby (contract 1.2): a host turned the request down (`lobby:denied`); `details.reason` says why. */
+  LOBBY_DENIED: "LOBBY_DENIED",
+  /**
+   * Lobby: the wait ended without an answer this client heard: the wait token
+   * expired, the server no longer takes it (away too long, or answered while
+   * away), or another tab took the wait over. `details.why`: `expired`, `refused`, `replaced`.
+   */
+  LOBBY_WAIT_ENDED: "LOBBY_WAIT_ENDED",
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES;

@@ -36,7 +36,7 @@ const oneOf = <const L extends readonly string[]>(...values: L) =>
 const optional = <T>(inner: Check<T>) =>
   check<T | null | undefined>((value) => (value === undefined || value === null ? undefined : inner(value)));
 
-/** Absent or fitting `inner` (fields the schema marks optional, never null). */
+/** Absent or fitting `inner` (a field the schema marks optional, never null). */
 const absentOr = <T>(inner: Check<T>) =>
   check<T | undefined>((value) => (value === undefined ? undefined : inner(value)));
 
@@ -104,10 +104,11 @@ const chatMessage: Check<Data<"chat:new-message">> = object({
 });
 const description = object({ from: string, sdp: string });
 const lobbyEntry: Check<Data<"lobby:knock">> = object({ requestId: string, name: string, linkId: string, at: string });
-const urls = check<string | string[]>((value) =>
-  typeof value === "string" || (Array.isArray(value) && value.every((u) => typeof u === "string")) ? undefined : "",
-);
-const iceServer = object({ urls, username: absentOr(string), credential: absentOr(string) });
+const iceServer: Check<Data<"lobby:admitted">["iceServers"][number]> = object({
+  urls: check<string | string[]>((value) => (typeof value === "string" ? undefined : arrayOf(string)(value))),
+  username: absentOr(string),
+  credential: absentOr(string),
+});
 const publishedTrack: Check<Data<"media:tracks">["tracks"][number]> = object({
   trackName: string,
   kind: oneOf("audio", "video"),
@@ -162,7 +163,6 @@ export const SERVER_EVENT_CHECKS: { [K in ServerEventType]: Check<Data<K>> } = {
       usernameFragment: optional(string),
     }),
   }),
-  // Contract 1.2: the lobby.
   "lobby:knock": lobbyEntry,
   "lobby:left": object({ requestId: string, reason: oneOf("admitted", "denied", "gone") }),
   "lobby:waiting": object({ requestId: string }),

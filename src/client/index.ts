@@ -8,6 +8,10 @@
  *   event typed, live views (`meeting`, `participants`, `chat`), promises for
  *   sent frames, reconnects with `since` resume, token and ICE refresh.
  * - `MeshCall`: a full-mesh WebRTC call over a connection (browsers only).
+ * - Meeting links and the lobby (contract 1.2): `mt.createLink`/`listLinks`/
+ *   `revokeLink`; `mt.join` waits in the lobby for a lobby link (`onWaiting`,
+ *   resumable with `mt.waitInLobby(ticket)`); hosts see `conn.lobby` and answer
+ *   with `conn.admit`/`conn.deny`.
  *
  * @example
  * import { MeetTime } from "meettime/client";
@@ -33,7 +37,8 @@ export {
 } from "./connection.js";
 export type { Listener } from "./emitter.js";
 export { CLIENT_ERROR_CODES, type ClientErrorCode, MeetTimeError, type MeetTimeErrorCode } from "./errors.js";
-export { type CreateMeetingOptions, MeetTime, type MeetTimeOptions } from "./meettime.js";
+export { type LobbyTicket, type LobbyWaitOptions, waitInLobby } from "./lobby-wait.js";
+export { type CreateMeetingOptions, type JoinOptions, MeetTime, type MeetTimeOptions } from "./meettime.js";
 export {
   type CallCapacity,
   MeshCall,

@@ -1,10 +1,18 @@
 /**
  * The live views of a meeting as one participant sees it (the meeting, its
- * participants, this participant, the chat), kept from the server's events.
+ * participants, this participant, the chat, and for hosts the lobby), kept
+ * from the server's events.
  * Pure: no socket, no emitting; each applied event says what the connection
  * should tell its listeners.
  */
-import type { ChatMessageData, MeetingData, ParticipantData, ServerEventData, ServerEventMap } from "./types.js";
+import type {
+  ChatMessageData,
+  LobbyEntryData,
+  MeetingData,
+  ParticipantData,
+  ServerEventData,
+  ServerEventMap,
+} from "./types.js";
 
 /** What an applied event means for the connection's listeners. */
 export type ViewUpdate =
@@ -21,6 +29,7 @@ export class MeetingViews {
   #meeting: MeetingData | undefined;
   #self: ParticipantData | undefined;
   readonly #chat: ChatMessageData[] = [];
+  #lobby: LobbyEntryData[] = [];
   #lastSeq: number | undefined;
   #joinedOnce = false;
 
@@ -46,6 +55,10 @@ export class MeetingViews {
   }
   get lastSeq(): number | undefined {
     return this.#lastSeq;
+  }
+  /** Who waits in the lobby, first knock first (hosts only; empty for everyone else). */
+  get lobby(): readonly LobbyEntryData[] {
+    return this.#lobby;
   }
 
   apply(event: ServerEventData): ViewUpdate {
@@ -92,14 +105,19 @@ export class MeetingViews {
         return { kind: "final", reason: "terminated" };
       case "session:replaced":
         return { kind: "final", reason: "replaced" };
+      case "lobby:knock":
+        // A knock repeated (a reconnect racing the join's list) is one person waiting.
+        this.#lobby = [...this.#lobby.filter((entry) => entry.requestId !== event.data.requestId), event.data];
+        break;
+      case "lobby:left":
+        this.#lobby = this.#lobby.filter((entry) => entry.requestId !== event.data.requestId);
+        break;
       case "webrtc:offer":
       case "webrtc:answer":
       case "webrtc:ice-candidate":
+      // Media tracks are the call's business (SfuCall), not the views'.
       case "media:tracks":
-        break;
-      // Contract 1.2: the lobby (hosts' events; a lobby socket's own events never reach a meeting's views).
-      case "lobby:knock":
-      case "lobby:left":
+      // A waiting guest's lobby socket (lobby-wait.ts) gets these; a meeting connection never does.
       case "lobby:waiting":
       case "lobby:admitted":
       case "lobby:denied":
@@ -116,6 +134,8 @@ export class MeetingViews {
     const fresh = data.chat.filter((m) => since === undefined || m.seq > since).sort((a, b) => a.seq - b.seq);
     this.#meeting = data.meeting;
     this.#self = data.self;
+    // Each join brings the whole lobby: knocks and leaves missed while away are in it.
+    this.#lobby = [...(data.lobby ?? [])];
     this.#joinedOnce = true;
     this.#chat.push(...fresh);
     this.#lastSeq = fresh.at(-1)?.seq ?? since ?? 0;

@@ -5,21 +5,39 @@
  */
 import { MeetingConnection, type MeetingConnectionOptions, type WebSocketConstructor } from "./connection.js";
 import { MeetTimeError } from "./errors.js";
+import { type LobbyTicket, type LobbyWaitOptions, waitInLobby } from "./lobby-wait.js";
 import { isoDateTime } from "./timing.js";
 import type {
+  AdmitResult,
   CalendarTokenResult,
+  CreateLinkInput,
+  CreateLinkResult,
   CreateMeetingInput,
   CreateMeetingResult,
+  DenyResult,
   HostTokenResult,
   IceServersResult,
   JoinResult,
+  JoinWaitingResult,
+  ListLinksResult,
   MeetingResult,
   MintInvitesInput,
   MintInvitesResult,
   ParticipantIdResult,
   RescheduleInput,
+  RevokeLinkResult,
   SessionTokenResult,
 } from "./types.js";
+
+/** How `join` goes on when a lobby link puts the guest in the lobby (contract 1.2). */
+export interface JoinOptions extends LobbyWaitOptions {
+  /**
+   * Called once, at the `202` answer, before the wait's socket opens: tell the
+   * person they wait for a host, and keep the ticket to resume after a reload
+   * (`mt.waitInLobby(ticket)`).
+   */
+  onWaiting?: (ticket: LobbyTicket) => void;
+}
 
 export interface MeetTimeOptions {
   /** The server, e.g. `https://meet.example.com`; in a browser defaults to the page's origin. */
@@ -80,9 +98,65 @@ export class MeetTime {
     return this.request("POST", "/api/meetings/create", { body, token: options.createKey ?? this.#createKey });
   }
 
-  /** `POST /api/meetings/join`: redeems an invite (once) for a seat and its session token. */
-  join(inviteToken: string, displayName: string): Promise<JoinResult> {
-    return this.request("POST", "/api/meetings/join", { body: { token: inviteToken, displayName } });
+  /**
+   * `POST /api/meetings/join` with an invite (spent once) or a meeting link
+   * (contract 1.2): the seat and its session token. With a lobby link the
+   * guest waits first: `onWaiting` is told, and the promise resolves with the
+   * same answer once a host admits, or rejects with `LOBBY_DENIED` (its
+   * `details.reason`), `LOBBY_WAIT_ENDED`, `MEETING_ENDED`, or `CLOSED` (the
+   * `signal` aborted). Refusals of the link itself: `LINK_EXHAUSTED`,
+   * `LOBBY_FULL`, `FORBIDDEN` (revoked), `UNAUTHORIZED` (expired).
+   * @example
+   * const joined = await mt.join(linkToken, "Grace", { onWaiting: (ticket) => showWaiting(ticket) });
+   */
+  async join(token: string, displayName: string, options: JoinOptions = {}): Promise<JoinResult> {
+    const answer = await this.request<JoinResult | JoinWaitingResult>("POST", "/api/meetings/join", {
+      body: { token, displayName },
+    });
+    if (!("status" in answer && answer.status === "waiting")) return answer as JoinResult;
+    const ticket: LobbyTicket = {
+      meetingId: meetingIdOfWsUrl(answer.wsUrl),
+      requestId: answer.requestId,
+      waitToken: answer.waitToken,
+    };
+    options.onWaiting?.(ticket);
+    return waitInLobby(this, ticket, options);
+  }
+
+  /**
+   * Waits in a lobby (again) from a ticket `join` gave `onWaiting`: after a
+   * reload the guest keeps their place. Settles as `join` does.
+   */
+  waitInLobby(ticket: LobbyTicket, options: LobbyWaitOptions = {}): Promise<JoinResult> {
+    return waitInLobby(this, ticket, options);
+  }
+
+  /** `POST /api/meetings/:id/links` (host, contract 1.2): a shareable meeting link; the token is told only now. */
+  createLink(meetingId: string, hostToken: string, options: CreateLinkInput = {}): Promise<CreateLinkResult> {
+    return this.request("POST", this.#path(meetingId, "/links"), { token: hostToken, body: options });
+  }
+
+  /** `GET /api/meetings/:id/links` (host): every link, revoked ones too until they expire; no tokens. */
+  listLinks(meetingId: string, hostToken: string): Promise<ListLinksResult> {
+    return this.request("GET", this.#path(meetingId, "/links"), { token: hostToken });
+  }
+
+  /** `DELETE /api/meetings/:id/links/:linkId` (host): the link stops working, and everyone waiting on it is denied. */
+  revokeLink(meetingId: string, hostToken: string, linkId: string): Promise<RevokeLinkResult> {
+    return this.request("DELETE", this.#path(meetingId, `/links/${encodeURIComponent(linkId)}`), { token: hostToken });
+  }
+
+  /** `POST /api/meetings/:id/lobby/:requestId/admit` (host); a connected host can use `conn.admit` instead. */
+  admit(meetingId: string, hostToken: string, requestId: string): Promise<AdmitResult> {
+    return this.request("POST", this.#path(meetingId, `/lobby/${encodeURIComponent(requestId)}/admit`), {
+      token: hostToken,
+    });
+  }
+
+  /** `POST /api/meetings/:id/lobby/:requestId/deny` (host); `conn.deny` over the socket does the same. */
+  deny(meetingId: string, hostToken: string, requestId: string, reason?: string): Promise<DenyResult> {
+    const path = this.#path(meetingId, `/lobby/${encodeURIComponent(requestId)}/deny`);
+    return this.request("POST", path, { token: hostToken, body: reason === undefined ? {} : { reason } });
   }
 
   /** `GET /api/meetings/:id` with any valid token of the meeting (invites too). */
@@ -188,4 +262,11 @@ export class MeetTime {
   #path(meetingId: string, suffix = ""): string {
     return `/api/meetings/${encodeURIComponent(meetingId)}${suffix}`;
   }
+}
+
+/** The meeting id in a `wsUrl` (`/api/meetings/<id>/ws`). */
+function meetingIdOfWsUrl(wsUrl: string): string {
+  const match = /\/api\/meetings\/([^/]+)\/ws/.exec(wsUrl);
+  if (!match?.[1]) throw MeetTimeError.client("NETWORK_ERROR", `unexpected wsUrl in the join answer: ${wsUrl}`);
+  return decodeURIComponent(match[1]);
 }

@@ -6,18 +6,27 @@
  */
 import type { z } from "zod";
 import type {
+  AdmitResponse,
   CalendarTokenResponse,
   ChatMessage,
   ClientFrame,
   CreateMeetingBody,
   CreateMeetingResponse,
   DatetimeUpdateBody,
+  DenyResponse,
   HostTokenResponse,
   IceServer as IceServerSchema,
   IceServersResponse,
   JoinResponse,
+  JoinWaitingResponse,
+  Link,
+  LinkResponse,
+  LinksResponse,
+  LobbyEntry,
   Meeting,
   MeetingResponse,
+  MintLinkBody,
+  MintLinkResponse,
   MintTokensBody,
   MintTokensResponse,
   Participant,
@@ -59,6 +68,23 @@ export type SessionTokenResult = z.output<typeof SessionTokenResponse>;
 export type CalendarTokenResult = z.output<typeof CalendarTokenResponse>;
 /** `GET /api/meetings/:id/ice-servers` (contract 1.1). */
 export type IceServersResult = z.output<typeof IceServersResponse>;
+
+/** Contract 1.2: a shareable meeting link as the host sees it (`{ id, lobby, maxUses, uses, expiresAt, revoked, createdAt }`). */
+export type LinkData = z.output<typeof Link>;
+/** Contract 1.2: someone waiting in the lobby, as hosts see them (`lobby:knock`, `conn.lobby`). */
+export type LobbyEntryData = z.output<typeof LobbyEntry>;
+/** `POST /api/meetings/:id/links` (host): `lobby` defaults to true, `maxUses` to the meeting's `maxParticipants`. */
+export type CreateLinkInput = z.input<typeof MintLinkBody>;
+/** The new link and its token (the only time the token is told: put it in the link you share). */
+export type CreateLinkResult = z.output<typeof MintLinkResponse>;
+export type ListLinksResult = z.output<typeof LinksResponse>;
+export type RevokeLinkResult = z.output<typeof LinkResponse>;
+/** `POST …/lobby/:requestId/admit`: the new participant. */
+export type AdmitResult = z.output<typeof AdmitResponse>;
+/** `POST …/lobby/:requestId/deny`. */
+export type DenyResult = z.output<typeof DenyResponse>;
+/** A lobby link's `202` answer to a join: the guest waits for a host. */
+export type JoinWaitingResult = z.output<typeof JoinWaitingResponse>;
 
 /** Every event the server sends, keyed on `type`. */
 export type ServerEventData = z.output<typeof ServerEvent>;

@@ -5,7 +5,7 @@
  * event-shapes.ts) and frames to drop.
  */
 import { CLOSE } from "../protocol/close-codes.js";
-import type { CloseReason } from "./connection-types.js";
+import type { CloseReason, WebSocketLike } from "./connection-types.js";
 import { MeetTimeError } from "./errors.js";
 import { SERVER_EVENT_CHECKS } from "./event-shapes.js";
 import type { MeetTime } from "./meettime.js";
@@ -45,6 +45,18 @@ export async function whyRefused(
     // Network errors, 429 and 503 are passing: keep trying.
     const reason = error instanceof MeetTimeError ? REFUSAL_REASONS[error.status] : undefined;
     return reason && { reason, error: error as MeetTimeError };
+  }
+}
+
+const noop = () => {};
+
+/** Lets go of a socket: its handlers go quiet, and it is closed (with `code`) if still up. */
+export function letGo(ws: WebSocketLike, code: number): void {
+  ws.onopen = ws.onmessage = ws.onclose = noop;
+  try {
+    ws.close(code);
+  } catch {
+    // already closing or closed
   }
 }
 

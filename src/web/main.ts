@@ -1,8 +1,9 @@
 /**
  * The MeetTime web app's entry: picks the page from the URL fragment and the
  * tab's stored seat.
- * - `#join=<invite>`: the invite page (or straight back into the meeting if
- *   this tab already took its seat with that invite: a reload);
+ * - `#join=<invite or meeting link>`: the invite page (or straight back into
+ *   the meeting if this tab already took its seat with that link: a reload;
+ *   or back to the lobby's waiting page if this tab waits with it);
  * - `#meeting=<id>` or nothing, with a seat stored in this tab: the meeting;
  * - a meeting this tab has been removed from, left or seen end (also its
  *   invite opened again): why, said again after a reload;
@@ -15,9 +16,10 @@ import { MeetTime } from "../client/meettime";
 import type { CallOptions } from "./call-panel";
 import { createView } from "./create-view";
 import { h } from "./dom";
-import { joinView } from "./join-view";
+import { joinView, type OnWaiting } from "./join-view";
+import { lobbyView } from "./lobby-view";
 import { type MeetingView, meetingView } from "./meeting-view";
-import { type Farewell, farewellFor, loadSeat, type Seat, saveSeat } from "./seat";
+import { type Farewell, farewellFor, loadSeat, loadWaitingPlace, type Seat, saveSeat } from "./seat";
 
 const mt = new MeetTime();
 const main = document.getElementById("main") as HTMLElement;
@@ -29,8 +31,12 @@ const callOptions: CallOptions = {
   ...(Number.isInteger(maxPeers) && maxPeers >= 1 && maxPeers < 6 ? { maxPeers } : {}),
 };
 let meeting: MeetingView | null = null;
+/** Stops the wait in a lobby this tab shows, when it shows something else. */
+let stopWaiting: (() => void) | null = null;
 
 function show(element: HTMLElement) {
+  stopWaiting?.();
+  stopWaiting = null;
   meeting?.dispose();
   meeting = null;
   main.replaceChildren(element);
@@ -55,10 +61,23 @@ function farewellPage(farewell: Farewell): HTMLElement {
   return h(
     "div",
     { class: "narrow panel" },
-    h("h1", {}, "You are no longer in this meeting"),
+    h("h1", {}, farewell.heading ?? "You are no longer in this meeting"),
     h("p", {}, farewell.text),
     h("a", { class: "button", href: "./" }, "Create a meeting"),
   );
+}
+
+/** The link's page: the name form, then (for a lobby link) the waiting page. */
+function joinPage(invite: string) {
+  show(joinView(mt, invite, takeSeat, waitingPage(invite)));
+}
+
+function waitingPage(invite: string): OnWaiting {
+  return (place, wait, stop) => {
+    const readMeeting = () => mt.getMeeting(place.meetingId, invite).then(({ meeting }) => meeting);
+    show(lobbyView(place, wait, stop, { onJoined: takeSeat, askAgain: () => joinPage(invite), readMeeting }));
+    stopWaiting = () => stop.abort();
+  };
 }
 
 function route() {
@@ -67,9 +86,14 @@ function route() {
   const invite = params.get("join");
   if (invite) {
     const farewell = farewellFor({ inviteToken: invite });
+    const place = loadWaitingPlace(invite);
     if (seat?.inviteToken === invite) enterMeeting(seat);
     else if (farewell) show(farewellPage(farewell));
-    else show(joinView(mt, invite, takeSeat));
+    else if (place) {
+      // A reload while waiting: the same place in the lobby, not a new knock.
+      const stop = new AbortController();
+      waitingPage(invite)(place, mt.waitInLobby(place, { signal: stop.signal }), stop);
+    } else joinPage(invite);
     return;
   }
   const meetingId = params.get("meeting");

@@ -1,7 +1,8 @@
 /**
  * The meeting page: the live connection (resuming the tab's seat and chat),
  * the time (live, editable by the host), the call, the participant list,
- * the chat, the links, and leave/end. When the connection closes for good
+ * the chat, the links, the host's lobby (who waits to be let in), and
+ * leave/end. When the connection closes for good
  * the page says why in words (removed, ended, replaced by another tab, …)
  * and lets go of the camera.
  */
@@ -13,6 +14,7 @@ import { throttled } from "./chat-history";
 import { chatPanel } from "./chat-panel";
 import { h, replaceChildren } from "./dom";
 import { linksPanel } from "./links-panel";
+import { lobbyPanel } from "./lobby-panel";
 import { closedMessage, describeError } from "./messages";
 import { participantsPanel } from "./participants-panel";
 import { schedulePanel } from "./schedule-panel";
@@ -47,7 +49,24 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
   );
   const heading = h("h1", { id: "meeting-title" }, "Joining the meeting…");
   const header = h("div", { class: "meeting-header" }, h("div", {}, heading), connection);
-  const element = h("div", { class: "meeting" }, outcome, header);
+  // The host's lobby: above everything else, so a knock is seen while watching the video.
+  const lobby = isHost ? lobbyPanel({ admit: (id) => conn.admit(id), deny: (id) => conn.deny(id) }) : null;
+  if (lobby) {
+    const renderLobby = () => {
+      lobby.render(conn.lobby);
+      // A host in another tab sees the count in the tab's title.
+      const waiting = conn.lobby.length;
+      const title = document.title.replace(/^\(\d+ waiting\) /, "");
+      document.title = waiting > 0 ? `(${waiting} waiting) ${title}` : title;
+    };
+    conn.on("lobby:knock", (entry) => {
+      renderLobby();
+      lobby.announce(entry);
+    });
+    conn.on("lobby:left", renderLobby);
+    conn.on("meeting:joined", renderLobby);
+  }
+  const element = h("div", { class: "meeting" }, outcome, lobby?.element, header);
   let kickReason: string | undefined;
   let disposed = false;
 
@@ -145,7 +164,7 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
       // The first join's history (or, resuming after a reload, what this tab missed) comes with the join.
       record(joined.chat);
       heading.textContent = meeting.title;
-      document.title = `${meeting.title} · MeetTime`;
+      document.title = `${conn.lobby.length > 0 ? `(${conn.lobby.length} waiting) ` : ""}${meeting.title} · MeetTime`;
       const schedule = schedulePanel(meeting, isHost, (update) =>
         mt.reschedule(seat.meetingId, seat.token, update).then((r) => r.meeting),
       );
@@ -157,6 +176,20 @@ export function meetingView(mt: MeetTime, seat: Seat, callOptions: CallOptions, 
       header.firstElementChild?.append(schedule.element);
       renderParticipants();
       const links = linksPanel({
+        meetingLink: isHost
+          ? {
+              create: async (lobby) => {
+                const { link, token } = await mt.createLink(seat.meetingId, seat.token, { lobby });
+                return { link, url: new URL(`#join=${token}`, location.href).toString() };
+              },
+              list: async () => (await mt.listLinks(seat.meetingId, seat.token)).links,
+              revoke: (linkId) => mt.revokeLink(seat.meetingId, seat.token, linkId),
+              watch: (refresh) => {
+                conn.on("meeting:participant-joined", refresh);
+                conn.on("lobby:left", refresh);
+              },
+            }
+          : undefined,
         invite: isHost
           ? async () => {
               const { tokens } = await mt.mintInvites(seat.meetingId, seat.token);

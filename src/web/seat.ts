@@ -4,8 +4,9 @@
  * invite, and resumes the chat with `since=<last seq>` from the messages
  * this tab already showed. sessionStorage is per tab: a second tab is a
  * second person unless it is given the same link, and closing the tab
- * forgets the seat.
+ * forgets the seat. A place in a meeting's lobby is kept the same way.
  */
+import type { LobbyTicket } from "../client/lobby-wait";
 import type { ChatMessageData, IceServer, IceServersInfo, ParticipantData } from "../client/types";
 
 export interface Seat {
@@ -15,7 +16,7 @@ export interface Seat {
   role: "host" | "participant";
   participantId: string;
   name: string;
-  /** The invite this seat was taken with, so reopening the same link returns here instead of redeeming it again. */
+  /** The invite (or meeting link) this seat was taken with, so reopening the same link returns here instead of joining again. */
   inviteToken?: string;
   /** The ICE servers of the create or join answer (or their last refresh), so a reload can start the call at once. */
   iceServers?: IceServer[];
@@ -88,12 +89,69 @@ export function forgetSeat() {
   }
 }
 
+/**
+ * A place in a meeting's lobby (contract 1.2): the wait's ticket, the link it
+ * was asked with, and what the waiting page shows, so a reload keeps the
+ * place instead of knocking again.
+ */
+export interface WaitingPlace extends LobbyTicket {
+  linkToken: string;
+  name: string;
+  /** The meeting as the link read it, if it could. */
+  title?: string;
+  scheduledAt?: string;
+  timezone?: string;
+}
+
+const LOBBY_KEY = "meettime.lobby";
+
+/** This tab's place in a lobby, if it waits with `linkToken`. */
+export function loadWaitingPlace(linkToken: string): WaitingPlace | null {
+  try {
+    const place = JSON.parse(sessionStorage.getItem(LOBBY_KEY) ?? "null") as Partial<WaitingPlace> | null;
+    if (place?.linkToken !== linkToken) return null;
+    if (typeof place.meetingId !== "string" || typeof place.requestId !== "string") return null;
+    if (typeof place.waitToken !== "string" || typeof place.name !== "string") return null;
+    const text = (value: unknown) => (typeof value === "string" ? value : undefined);
+    return {
+      linkToken,
+      meetingId: place.meetingId,
+      requestId: place.requestId,
+      waitToken: place.waitToken,
+      name: place.name,
+      title: text(place.title),
+      scheduledAt: text(place.scheduledAt),
+      timezone: text(place.timezone),
+    };
+  } catch {
+    return null;
+  }
+}
+
+export function saveWaitingPlace(place: WaitingPlace) {
+  try {
+    sessionStorage.setItem(LOBBY_KEY, JSON.stringify(place));
+  } catch {
+    // Without storage a reload loses the place: the guest asks again.
+  }
+}
+
+export function forgetWaitingPlace() {
+  try {
+    sessionStorage.removeItem(LOBBY_KEY);
+  } catch {
+    // Nothing stored to forget.
+  }
+}
+
 const FAREWELL_KEY = "meettime.farewell";
 
-/** Why this tab's seat in a meeting ended, kept after the seat is forgotten so a reload still says it. */
+/** Why this tab's seat in a meeting ended (or its wait in the lobby), kept so a reload still says it. */
 export interface Farewell {
   meetingId: string;
   inviteToken?: string;
+  /** The page's heading; "You are no longer in this meeting" when absent. */
+  heading?: string;
   text: string;
 }
 
@@ -113,7 +171,9 @@ export function farewellFor(match: { meetingId?: string; inviteToken?: string })
     const same =
       (match.meetingId !== undefined && farewell.meetingId === match.meetingId) ||
       (match.inviteToken !== undefined && farewell.inviteToken === match.inviteToken);
-    return same ? { meetingId: farewell.meetingId, inviteToken: farewell.inviteToken, text: farewell.text } : null;
+    if (!same) return null;
+    const heading = typeof farewell.heading === "string" ? { heading: farewell.heading } : {};
+    return { meetingId: farewell.meetingId, inviteToken: farewell.inviteToken, ...heading, text: farewell.text };
   } catch {
     return null;
   }

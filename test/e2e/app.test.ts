@@ -12,61 +12,12 @@
  * MEETTIME_SCREENSHOTS=1 writes the README's screenshots (docs/app-*.png)
  * from these pages. Needs Debian's chromium, like browser-call.test.ts.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from "vitest";
+import { createMeeting, dateAhead, People, playsVideos, screenshot, seatOf, sees, WAIT_MS } from "./helpers/app-pages";
 import { browserAvailable, launchChromium } from "./helpers/chromium";
 import { api, baseUrl, connect } from "./helpers/client";
 import { type RestartableServer, restartableServer } from "./helpers/restart-server";
-
-const SCREENSHOTS = process.env.MEETTIME_SCREENSHOTS === "1";
-const WAIT_MS = 30_000;
-
-interface StoredSeat {
-  meetingId: string;
-  token: string;
-  participantId: string;
-}
-
-const seatOf = (page: Page): Promise<StoredSeat> =>
-  page.evaluate(() => JSON.parse(sessionStorage.getItem("meettime.seat") ?? "null"));
-
-/** Waits until `text` is visible anywhere on the page. */
-async function sees(page: Page, text: string | RegExp) {
-  await page.getByText(text).first().waitFor({ state: "visible", timeout: WAIT_MS });
-}
-
-/** Waits until the page plays `count` videos with frames, then until every one of them advances. */
-async function playsVideos(page: Page, count: number) {
-  await page
-    .waitForFunction(
-      (n) =>
-        [...document.querySelectorAll<HTMLVideoElement>(".video-grid video")].filter(
-          (v) => !v.hidden && v.videoWidth > 0 && v.readyState >= 2,
-        ).length >= n,
-      count,
-      { timeout: WAIT_MS },
-    )
-    .catch(async (error) => {
-      const tiles = await page.evaluate(() =>
-        [...document.querySelectorAll(".video-grid .tile")].map((tile) => {
-          const video = tile.querySelector("video");
-          return `${tile.textContent} (video ${video?.videoWidth}x${video?.videoHeight}, ready ${video?.readyState}, hidden ${video?.hidden})`;
-        }),
-      );
-      throw new Error(`${page.url()}: ${count} playing videos expected; tiles: ${tiles.join("; ")}`, { cause: error });
-    });
-  await page.evaluate(() => {
-    const videos = [...document.querySelectorAll<HTMLVideoElement>(".video-grid video")].filter(
-      (v) => v.videoWidth > 0,
-    );
-    (window as unknown as { started: [HTMLVideoElement, number][] }).started = videos.map((v) => [v, v.currentTime]);
-  });
-  await page.waitForFunction(
-    () => (window as unknown as { started: [HTMLVideoElement, number][] }).started.every(([v, t]) => v.currentTime > t),
-    undefined,
-    { timeout: WAIT_MS },
-  );
-}
 
 /** The chat texts the page shows, in order. */
 const chatTexts = (page: Page) => page.locator(".chat-log li .text").allTextContents();
@@ -90,13 +41,6 @@ async function waitForChat(page: Page, texts: string[]) {
 /** The participant row of `name` on `page`. */
 const row = (page: Page, id: string) => page.locator(`.participants li[data-participant-id="${id}"]`);
 
-async function screenshot(page: Page, name: string) {
-  if (!SCREENSHOTS) return;
-  // As a person sees the page, not mid-typing: no focus ring left by the test's last fill.
-  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-  await page.screenshot({ path: `docs/${name}.png`, fullPage: true });
-}
-
 async function createInvite(host: Page): Promise<string> {
   const link = host.getByRole("textbox", { name: "Invite link" });
   const before = (await link.isVisible()) ? await link.inputValue() : "";
@@ -112,19 +56,6 @@ async function createInvite(host: Page): Promise<string> {
   return link.inputValue();
 }
 
-/** Fills and sends the create form; leaves the host in the new meeting. */
-async function createMeeting(host: Page, url: string, title: string, screenshotName?: string) {
-  await host.goto(url);
-  await host.getByRole("heading", { name: "Create a meeting" }).waitFor();
-  await host.getByLabel("Title").fill(title);
-  await host.getByLabel("Your name").fill("Ada");
-  await host.getByLabel("Date").fill(dateAhead(2));
-  await host.getByLabel("Start time").fill("15:00");
-  if (screenshotName) await screenshot(host, screenshotName);
-  await host.getByRole("button", { name: "Create meeting" }).click();
-  await host.getByRole("heading", { name: title, exact: true }).waitFor({ timeout: WAIT_MS });
-}
-
 async function join(page: Page, invite: string, name: string, title = "Design review") {
   await page.goto(invite);
   await sees(page, `Join “${title}”`);
@@ -133,48 +64,22 @@ async function join(page: Page, invite: string, name: string, title = "Design re
   await page.getByRole("heading", { name: title, exact: true }).waitFor({ timeout: WAIT_MS });
 }
 
-/** A date `days` ahead as a date input's value. */
-function dateAhead(days: number): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
-}
-
 describe.skipIf(!browserAvailable)("the web app at /app/", () => {
   let browser: Browser;
-  const contexts: BrowserContext[] = [];
-  /** Uncaught errors in any page: the app must have none. */
-  const pageErrors: string[] = [];
+  const people = new People(() => browser);
+  const { pageErrors } = people;
+  const person = people.person.bind(people);
 
   beforeAll(async () => {
     browser = await launchChromium();
   });
 
-  beforeEach(() => {
-    pageErrors.length = 0;
-  });
-
   // Each test's people hang up before the next test's arrive: two cores, no background calls.
-  afterEach(async () => {
-    for (const context of contexts.splice(0)) await context.close().catch(() => {});
-  });
+  afterEach(() => people.leaveAll());
 
   afterAll(async () => {
     await browser?.close();
   });
-
-  async function person(timezoneId: string, viewport = { width: 1280, height: 860 }): Promise<Page> {
-    const context = await browser.newContext({ timezoneId, locale: "en-GB", viewport });
-    contexts.push(context);
-    const page = await context.newPage();
-    page.on("pageerror", (error) => pageErrors.push(`${timezoneId}: ${error.message}`));
-    page.on("console", (message) => {
-      if (process.env.MEETTIME_DEBUG === "1") console.log(`[${timezoneId}] ${message.type()}: ${message.text()}`);
-    });
-    page.on("response", (response) => {
-      if (process.env.MEETTIME_DEBUG === "1" && response.status() >= 400)
-        console.log(`[${timezoneId}] ${response.status()} ${response.url()}`);
-    });
-    return page;
-  }
 
   it("holds a three-person meeting from creation to its end", { timeout: 240_000 }, async () => {
     const host = await person("Europe/Berlin");

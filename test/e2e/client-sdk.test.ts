@@ -5,19 +5,18 @@
  * the bounded queue of frames sent while the connection is down.
  */
 import { describe, expect, it } from "vitest";
-import { MeetTime, MeetTimeError } from "../../src/client";
+import { MeetTime } from "../../src/client";
 import { baseUrl } from "./helpers/client";
-import { closedState, FAST, inAnHour, meetingWithGuest, nextEvent, sdk, until } from "./helpers/client-helpers";
-
-/** The rejection of `promise`, which must reject with a `MeetTimeError`. */
-async function failure(promise: Promise<unknown>): Promise<MeetTimeError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(MeetTimeError);
-  return error as MeetTimeError;
-}
+import {
+  closedState,
+  FAST,
+  failure,
+  inAnHour,
+  meetingWithGuest,
+  nextEvent,
+  sdk,
+  until,
+} from "./helpers/client-helpers";
 
 describe("the SDK's REST methods", () => {
   it("create, invite, join, read, reschedule, kick, leave and terminate a meeting", async () => {

@@ -63,6 +63,7 @@ describe("malformed server frames", () => {
 });
 
 /** One valid event of each type (checked against the zod schema below). */
+const knock = { requestId: "r1", name: "Grace", linkId: "l1", at: "2026-12-01T10:00:00.000Z" };
 const SAMPLES = [
   {
     type: "meeting:joined",
@@ -71,6 +72,8 @@ const SAMPLES = [
       media: { mode: "sfu", tracks: { bob: [{ trackName: "cam", kind: "video", screen: true }] } },
     },
   },
+  // A host's join carries the lobby (contract 1.2); a guest's has none, which the mutations cover.
+  { type: "meeting:joined", data: { ...joinedEvent([chatMessage(1)]).data, lobby: [knock] } },
   { type: "meeting:participant-joined", data: { participant: participant("bob") } },
   { type: "meeting:participant-left", data: { participantId: "bob", reason: "kicked" } },
   { type: "meeting:datetime:changed", data: { meeting: meeting(), updatedBy: "ada" } },
@@ -92,6 +95,20 @@ const SAMPLES = [
     type: "media:tracks",
     data: { participantId: "bob", tracks: [{ trackName: "screen", kind: "video", screen: true }] },
   },
+  { type: "lobby:knock", data: knock },
+  { type: "lobby:left", data: { requestId: "r1", reason: "admitted" } },
+  { type: "lobby:waiting", data: { requestId: "r1" } },
+  {
+    type: "lobby:admitted",
+    data: {
+      participant: participant("grace"),
+      sessionToken: "token",
+      iceServers: [{ urls: "stun:127.0.0.1:3478" }, { urls: ["turn:127.0.0.1:3478"], username: "u", credential: "c" }],
+      iceServersExpiresAt: "2026-12-01T11:00:00.000Z",
+      media: { mode: "mesh" },
+    },
+  },
+  { type: "lobby:denied", data: { reason: "not today" } },
 ] as const;
 
 /** Every field of `value` (depth first) with a value of another type in its place, or without it. */

@@ -4,9 +4,10 @@
  * opens (URL, subprotocols) so a test can cut its TCP connection or point an
  * attempt at a dead port, and waits for connection events with timeouts.
  */
+import { expect } from "vitest";
 import WebSocket from "ws";
 import type { ConnectionEvents, MeetingConnection, StateChange, WebSocketConstructor } from "../../../src/client";
-import { MeetTime } from "../../../src/client";
+import { MeetTime, MeetTimeError } from "../../../src/client";
 import { baseUrl } from "./client";
 
 const WAIT_MS = 10_000;
@@ -103,3 +104,13 @@ export async function until(what: string, check: () => boolean, timeoutMs = WAIT
 }
 
 export const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The rejection of `promise`, which must reject with a `MeetTimeError`. */
+export async function failure(promise: Promise<unknown>): Promise<MeetTimeError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(MeetTimeError);
+  return error as MeetTimeError;
+}
