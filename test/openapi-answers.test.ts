@@ -186,6 +186,9 @@ const REQUEST_FOR: Record<string, Sent> = {
   updateMeetingDatetime: { body: { durationMinutes: 30 } },
   kickParticipant: { body: { participantId: "someone" } },
   connectMeetingSocket: { headers: { upgrade: "websocket" } },
+  addMediaTracks: { body: { tracks: [{ location: "remote", participantId: "someone", trackName: "cam" }] } },
+  renegotiateMedia: { body: { sessionDescription: { type: "answer", sdp: "v=0" } } },
+  closeMediaTracks: { body: { tracks: [{ mid: "0" }] } },
 };
 
 describe("503 UNAVAILABLE with Retry-After, on every /api route", () => {

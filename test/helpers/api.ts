@@ -88,6 +88,7 @@ export async function meetingWith(...names: string[]) {
 export const JOIN_ANSWER_KEYS = [
   "iceServers",
   "iceServersExpiresAt",
+  "media",
   "meeting",
   "participant",
   "sessionToken",

@@ -214,7 +214,13 @@ describe("a host's lobby on the connection", () => {
     sockets[0]!.open();
     sockets[0]!.receive({
       type: "meeting:joined",
-      data: { self: participant("ada", "host"), meeting: meeting(), chat: [], lobby: [entry("r1", "Grace")] },
+      data: {
+        self: participant("ada", "host"),
+        meeting: meeting(),
+        chat: [],
+        media: { mode: "mesh" },
+        lobby: [entry("r1", "Grace")],
+      },
     });
     expect(conn.lobby.map((e) => e.name)).toEqual(["Grace"]);
 
@@ -231,7 +237,13 @@ describe("a host's lobby on the connection", () => {
     sockets[1]!.open();
     sockets[1]!.receive({
       type: "meeting:joined",
-      data: { self: participant("ada", "host"), meeting: meeting(), chat: [], lobby: [entry("r3")] },
+      data: {
+        self: participant("ada", "host"),
+        meeting: meeting(),
+        chat: [],
+        media: { mode: "mesh" },
+        lobby: [entry("r3")],
+      },
     });
     expect(conn.lobby.map((e) => e.requestId)).toEqual(["r3"]);
     conn.close();
