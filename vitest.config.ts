@@ -33,7 +33,31 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
-          exclude: ["test/node/**", "test/e2e/**"],
+          exclude: ["test/node/**", "test/e2e/**", "test/sfu/**"],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        // The same worker configured for media through an SFU (contract 1.2): new meetings are `sfu`.
+        // Nothing listens at SFU_API_BASE_URL; each test stubs the SFU (test/sfu/helpers.ts).
+        plugins: [
+          cloudflareTest({
+            main: "./src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                JWT_SECRET: "test-secret-that-is-at-least-32-bytes-long!!",
+                RATE_LIMIT_MAX_REQUESTS: "1000000",
+                SFU_APP_ID: "sfu-app-for-tests",
+                SFU_APP_SECRET: "sfu-app-secret-that-must-never-leak",
+                SFU_API_BASE_URL: "http://sfu.meettime.test/v1",
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers-sfu",
+          include: ["test/sfu/**/*.test.ts"],
           testTimeout: 20_000,
         },
       },

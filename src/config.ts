@@ -8,6 +8,7 @@ import type { Env } from "./env";
 import { AppError } from "./errors";
 import { DEFAULT_STUN_URLS, DEFAULT_TURN_API_BASE_URL, type IceConfig, type TurnProvider } from "./ice/ice-servers";
 import { LOG_LEVELS, type LogLevel } from "./log";
+import { DEFAULT_SFU_API_BASE_URL, type SfuConfig } from "./sfu/client";
 
 const MIN_SECRET_BYTES = 32;
 
@@ -39,6 +40,8 @@ const ConfigSchema = z.object({
   TURN_TTL_SECONDS: positiveInteger(86_400),
   TURN_KEY_ID: z.string().trim().optional(),
   TURN_API_BASE_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_TURN_API_BASE_URL),
+  SFU_APP_ID: z.string().trim().optional(),
+  SFU_API_BASE_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_SFU_API_BASE_URL),
 });
 
 export interface Config {
@@ -55,6 +58,8 @@ export interface Config {
   logLevel: LogLevel;
   /** STUN and TURN for the `iceServers` of create, join and `ice-servers`. */
   ice: IceConfig;
+  /** Cloudflare Realtime SFU (contract 1.2): set, every new meeting's media is `sfu`; null, `mesh`. */
+  sfu: SfuConfig | null;
 }
 
 const HOUR_MS = 3_600_000;
@@ -94,6 +99,7 @@ export function loadConfig(env: Env): Config {
       turn: turnProviders(env, vars.TURN_URLS, vars.TURN_KEY_ID, vars.TURN_API_BASE_URL),
       ttlSeconds: vars.TURN_TTL_SECONDS,
     },
+    sfu: sfuConfig(vars.SFU_APP_ID, env.SFU_APP_SECRET, vars.SFU_API_BASE_URL),
   };
   cache.set(env, config);
   return config;
@@ -126,6 +132,27 @@ function turnProviders(env: Env, turnUrls: string[], keyId: string | undefined, 
     );
   }
   return providers;
+}
+
+/**
+ * The SFU when both its app id and secret are set. Half of it is a
+ * deployment mistake: logged once (never the secret) and meetings stay
+ * `mesh`, so nobody's call breaks over it.
+ */
+function sfuConfig(appId: string | undefined, appSecret: string | undefined, apiBaseUrl: string): SfuConfig | null {
+  const secret = appSecret?.trim() ?? "";
+  if (appId && secret) return { appId, appSecret: secret, apiBaseUrl: apiBaseUrl.replace(/\/+$/, "") };
+  if (appId || secret) {
+    const missing = appId ? "SFU_APP_SECRET (SFU_APP_ID is set)" : "SFU_APP_ID (SFU_APP_SECRET is set)";
+    console.error(
+      JSON.stringify({
+        level: "error",
+        event: "config.sfu_incomplete",
+        message: `the SFU is half configured, missing ${missing}; new meetings use mesh media until it is completed.`,
+      }),
+    );
+  }
+  return null;
 }
 
 /**

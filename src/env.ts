@@ -33,4 +33,9 @@ export interface Env {
   TURN_KEY_API_TOKEN?: string;
   /** Base URL of Cloudflare's Realtime API [https://rtc.live.cloudflare.com]; tests point it at a stub. */
   TURN_API_BASE_URL?: string;
+  /** Media through Cloudflare Realtime SFU (contract 1.2): the app id; its secret is SFU_APP_SECRET. Both set: new meetings are `sfu`. */
+  SFU_APP_ID?: string;
+  SFU_APP_SECRET?: string;
+  /** The SFU's Connection API [https://rtc.live.cloudflare.com/v1]; the local SFU or a test stub elsewhere. */
+  SFU_API_BASE_URL?: string;
 }

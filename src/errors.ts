@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   // Contract 1.1
   INVITE_LIMIT: 409,
   UNAVAILABLE: 503,
+  // Contract 1.2
+  MEDIA_MODE: 409,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

@@ -36,6 +36,8 @@ app.onError((error, c) => {
   const appError = toAppError(error, { action: "request", requestId: c.var.requestId, meetingId: c.var.meetingId });
   const retryAfter = appError.details?.retryAfterSeconds;
   if (appError.code === "UNAVAILABLE") c.header("Retry-After", String(retryAfter ?? UNAVAILABLE_RETRY_AFTER_SECONDS));
+  // A limit kept by the meeting object (the `/media/*` bucket) says when to retry in its details.
+  if (appError.code === "RATE_LIMITED" && retryAfter !== undefined) c.header("Retry-After", String(retryAfter));
   return c.json({ error: appError.toBody() }, appError.status);
 });
 

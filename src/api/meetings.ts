@@ -29,6 +29,7 @@ import {
   MintTokensBody,
   WebSocketQuery,
 } from "../protocol/schemas";
+import { media } from "./media";
 
 /** The meeting's Durable Object; an id the namespace did not mint is 404, without touching storage. */
 export function meetingStub(env: Env, meetingId: string) {
@@ -84,13 +85,15 @@ const CREATE_ATTEMPTS = 2;
  * answered (503 for load, never 500).
  */
 async function createOnFreshObject(env: Env, input: CreateMeetingInput, onId: (id: string) => void) {
+  // Contract 1.2: the deployment's SFU settings at creation fix the meeting's media for its whole life.
+  const mediaMode = loadConfig(env).sfu ? "sfu" : "mesh";
   for (let attempt = 1; ; attempt++) {
     const retryable = attempt < CREATE_ATTEMPTS;
     const id = env.MEETINGS.newUniqueId().toString();
     onId(id);
     let outcome: Outcome<CreateResult>;
     try {
-      outcome = (await meetingStub(env, id).create(id, input)) as Outcome<CreateResult>;
+      outcome = (await meetingStub(env, id).create(id, input, mediaMode)) as Outcome<CreateResult>;
     } catch (error) {
       if (retryable && isTransientRuntimeError(error)) continue;
       throw error;
@@ -143,6 +146,9 @@ export const meetings = new Hono<{ Bindings: Env }>()
   // here rather than by a regex in the pattern, which Hono's router tests against the rest of the
   // path at every step (5 µs of each request).
   .use("/:id/*", knownMeetingId)
+
+  // Contract 1.2: /:id/media/* (api/media.ts).
+  .route("/", media)
 
   .get("/:id", authenticate(), async (c) => {
     const result = unwrap(await c.var.meetingRoom.read(c.var.claims));

@@ -99,13 +99,32 @@ const chatMessage: Check<Data<"chat:new-message">> = object({
   ts: string,
 });
 const description = object({ from: string, sdp: string });
+const publishedTrack: Check<Data<"media:tracks">["tracks"][number]> = object({
+  trackName: string,
+  kind: oneOf("audio", "video"),
+  screen: check<boolean | undefined>((value) => (value === undefined || typeof value === "boolean" ? undefined : "")),
+});
+const publishedTracks = arrayOf(publishedTrack);
+/** `media` of `meeting:joined` (contract 1.2): the mode, and for `sfu` each participant's tracks. */
+const joinedMedia: Check<Data<"meeting:joined">["media"]> = object({
+  mode: oneOf("mesh", "sfu"),
+  tracks: check<Record<string, Data<"media:tracks">["tracks"]> | undefined>((value) => {
+    if (value === undefined) return undefined;
+    if (typeof value !== "object" || value === null || Array.isArray(value)) return "";
+    for (const [participantId, list] of Object.entries(value)) {
+      const where = publishedTracks(list);
+      if (where !== undefined) return at(participantId, where);
+    }
+    return undefined;
+  }),
+});
 
 /**
  * The check of each server event's `data`, by `type`. A `Record` over the
  * schema's union, so the compiler fails here when the contract gains or loses an event.
  */
 export const SERVER_EVENT_CHECKS: { [K in ServerEventType]: Check<Data<K>> } = {
-  "meeting:joined": object({ self: participant, meeting, chat: arrayOf(chatMessage) }),
+  "meeting:joined": object({ self: participant, meeting, chat: arrayOf(chatMessage), media: joinedMedia }),
   "meeting:participant-joined": object({ participant }),
   "meeting:participant-left": object({
     participantId: string,
@@ -128,4 +147,5 @@ export const SERVER_EVENT_CHECKS: { [K in ServerEventType]: Check<Data<K>> } = {
       usernameFragment: optional(string),
     }),
   }),
+  "media:tracks": object({ participantId: string, tracks: publishedTracks }),
 };

@@ -95,6 +95,7 @@ export class MeetingViews {
       case "webrtc:offer":
       case "webrtc:answer":
       case "webrtc:ice-candidate":
+      case "media:tracks":
         break;
       default:
         assertNever(event);

@@ -12,6 +12,7 @@ import { authorizeActive, MEMBERS } from "./access";
 import type { RoomContext } from "./context";
 import { buildJoinedFrame } from "./joined-frame";
 import { liveMeetingView, withLiveState } from "./live-views";
+import { joinedMedia, withdrawMedia } from "./media";
 import { closeQuietly, encodeEvent, type SocketIdentity, sendQuietly } from "./socket-registry";
 import type { MeetingRow, ParticipantRow } from "./store";
 import { chatView, participantView } from "./views";
@@ -48,7 +49,12 @@ async function acceptSocket(
   const live = withLiveState(room.sockets, participant);
   const self = participantView(live, true);
   const chat = room.store.chatHistory(since, CHAT_ON_JOIN).map((row) => chatView(row));
-  const joined = buildJoinedFrame(self, liveMeetingView(room, meeting, participant.id), chat);
+  const joined = buildJoinedFrame(
+    self,
+    liveMeetingView(room, meeting, participant.id),
+    chat,
+    joinedMedia(room, meeting),
+  );
   await room.alarm.schedule(true);
   const identity: SocketIdentity = {
     participantId: participant.id,
@@ -121,6 +127,8 @@ export function announceLeft(
   participantId: string,
   reason: "left" | "disconnected" | "kicked",
 ): void {
+  // Its tracks go first (`media:tracks` with an empty list), so nobody keeps a tile of someone gone.
+  withdrawMedia(room, participantId, reason);
   room.sockets.broadcast(encodeEvent({ type: "meeting:participant-left", data: { participantId, reason } }));
 }
 

@@ -13,6 +13,7 @@ import { AlarmClock } from "./alarm-clock";
 import { CachedMeeting } from "./cached-meeting";
 import { ChatLog } from "./chat-log";
 import { MeetingCredentials } from "./credentials";
+import { MediaStore } from "./media-store";
 import { PresenceWriter } from "./presence";
 import { SocketRegistry } from "./socket-registry";
 import { MeetingStore } from "./store";
@@ -35,6 +36,8 @@ export class RoomContext {
   readonly presence: PresenceWriter;
   readonly frameLimits = new FrameRateLimits();
   readonly credentials: MeetingCredentials;
+  /** SFU sessions and tracks (contract 1.2). */
+  readonly media: MediaStore;
   readonly relayed: RelayCount = { frames: 0, since: Date.now() };
   metrics: ServiceMetrics;
 
@@ -51,6 +54,7 @@ export class RoomContext {
     this.presence = new PresenceWriter(this.store, () => this.sockets.liveStates());
     this.credentials = new MeetingCredentials(() => this.config);
     this.metrics = new ServiceMetrics(env.METRICS);
+    this.media = new MediaStore(ctx.storage.sql);
   }
 
   /** Read per use: cheap (memoised per env by loadConfig) and always the deployment's current settings. */

@@ -7,7 +7,7 @@
  * leaving out the oldest messages; the client sees the first `seq` jump, as
  * it does when its gap is older than what the meeting keeps.
  */
-import type { ChatMessageData, MeetingData, ParticipantData } from "../protocol/schemas";
+import type { ChatMessageData, JoinedMediaData, MeetingData, ParticipantData } from "../protocol/schemas";
 import { frameBytesOver, utf8Length } from "./frames";
 import { encodeEvent } from "./socket-registry";
 
@@ -18,11 +18,12 @@ export function buildJoinedFrame(
   self: ParticipantData,
   meeting: MeetingData,
   chat: ChatMessageData[],
+  media: JoinedMediaData,
   maxBytes = JOINED_FRAME_MAX_BYTES,
 ): string {
-  const frame = encodeEvent({ type: "meeting:joined", data: { self, meeting, chat } });
+  const frame = encodeEvent({ type: "meeting:joined", data: { self, meeting, chat, media } });
   if (!frameBytesOver(frame, maxBytes)) return frame;
-  let budget = maxBytes - utf8Length(encodeEvent({ type: "meeting:joined", data: { self, meeting, chat: [] } }));
+  let budget = maxBytes - utf8Length(encodeEvent({ type: "meeting:joined", data: { self, meeting, chat: [], media } }));
   let kept = 0;
   for (let i = chat.length - 1; i >= 0; i--) {
     // Each message adds its JSON and one separating comma.
@@ -31,5 +32,8 @@ export function buildJoinedFrame(
     budget -= size;
     kept++;
   }
-  return encodeEvent({ type: "meeting:joined", data: { self, meeting, chat: chat.slice(chat.length - kept) } });
+  return encodeEvent({
+    type: "meeting:joined",
+    data: { self, meeting, chat: chat.slice(chat.length - kept), media },
+  });
 }

@@ -7,12 +7,13 @@ import type { TokenClaims } from "../auth/tokens";
 import { AppError } from "../errors";
 import { log } from "../log";
 import { CLOSE } from "../protocol/close-codes";
-import type { CreateMeetingInput, MeetingData, ParticipantData } from "../protocol/schemas";
+import type { CreateMeetingInput, MediaModeData, MeetingData, ParticipantData } from "../protocol/schemas";
 import { authorizeActive, HOST_ONLY } from "./access";
 import { sweepSilentSockets } from "./connection";
 import type { RoomContext } from "./context";
 import { collectSpentRows } from "./housekeeping";
 import { liveMeetingView, liveParticipantView } from "./live-views";
+import { closeAllMedia, mediaInfo } from "./media";
 import { encodeEvent } from "./socket-registry";
 import { DEFAULT_STATE, type MeetingRow, type ParticipantRow } from "./store";
 
@@ -20,12 +21,15 @@ export interface CreateResult {
   meeting: MeetingData;
   hostToken: string;
   participant: ParticipantData;
+  media: { mode: MediaModeData };
 }
 
+/** `mediaMode` is the worker's, from the deployment's SFU configuration at the moment of creation. */
 export async function createMeeting(
   room: RoomContext,
   meetingId: string,
   input: CreateMeetingInput,
+  mediaMode: MediaModeData = "mesh",
 ): Promise<CreateResult> {
   const config = room.config;
   room.credentials.requireSecret();
@@ -56,11 +60,17 @@ export async function createMeeting(
     updatedAt: now,
     endedAt: null,
     expiresAt: input.scheduledAt + input.durationMinutes * 60_000 + config.meetingExpiryMs,
+    mediaMode,
   };
   const hostToken = await createStored(room, meeting, host, () => room.credentials.host(meeting));
   log("info", "meeting.created", { meetingId });
   room.metrics.count("meeting_created", { meetingId });
-  return { meeting: liveMeetingView(room, meeting), hostToken, participant: liveParticipantView(room, host) };
+  return {
+    meeting: liveMeetingView(room, meeting),
+    hostToken,
+    participant: liveParticipantView(room, host),
+    media: mediaInfo(meeting),
+  };
 }
 
 /**
@@ -103,6 +113,7 @@ export async function terminateMeeting(room: RoomContext, claims: TokenClaims): 
   };
   room.store.markEnded(ended);
   room.meeting.set(ended);
+  closeAllMedia(room, ended);
   room.sockets.broadcast(encodeEvent({ type: "meeting:terminated", data: {} }));
   room.presence.flushQuietly();
   room.sockets.closeAll(CLOSE.TERMINATED, "meeting terminated");
@@ -132,6 +143,8 @@ export async function alarmFired(room: RoomContext): Promise<void> {
 /** Deletes the meeting: sockets closed, every row and the alarm gone. Safe to run twice. */
 async function expire(room: RoomContext): Promise<void> {
   room.presence.discard();
+  const meeting = room.meeting.get();
+  if (meeting) closeAllMedia(room, meeting);
   room.sockets.closeAll(CLOSE.TERMINATED, "meeting expired");
   await room.store.deleteEverything();
   room.meeting.set(null);

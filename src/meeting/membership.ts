@@ -6,11 +6,12 @@ import type { TokenClaims } from "../auth/tokens";
 import { AppError } from "../errors";
 import { log } from "../log";
 import { CLOSE } from "../protocol/close-codes";
-import type { KickInput, MeetingData, ParticipantData } from "../protocol/schemas";
+import type { KickInput, MediaModeData, MeetingData, ParticipantData } from "../protocol/schemas";
 import { requireActive, requireMeeting, requireOwnToken } from "./access";
 import { announceLeft, retireKeepingState } from "./connection";
 import type { RoomContext } from "./context";
 import { liveMeetingView, liveParticipantView } from "./live-views";
+import { mediaInfo } from "./media";
 import { closeQuietly, encodeEvent, sendQuietly } from "./socket-registry";
 import { DEFAULT_STATE, type ParticipantRow } from "./store";
 
@@ -19,6 +20,7 @@ export interface JoinResult {
   participant: ParticipantData;
   sessionToken: string;
   wsUrl: string;
+  media: { mode: MediaModeData };
 }
 
 /** Redeems a single-use invite: a new participant and its session token. */
@@ -58,6 +60,7 @@ export async function joinMeeting(room: RoomContext, claims: TokenClaims, displa
     participant: liveParticipantView(room, participant),
     sessionToken,
     wsUrl: `/api/meetings/${meeting.id}/ws`,
+    media: mediaInfo(meeting),
   };
 }
 

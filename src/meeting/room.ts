@@ -22,6 +22,7 @@ import type {
   CreateMeetingInput,
   DatetimeUpdateInput,
   KickInput,
+  MediaModeData,
   MeetingData,
   MeetingStatsData,
   MintTokensInput,
@@ -35,6 +36,15 @@ import { type FrameAck, socketError, takeFrame } from "./frame-intake";
 import { mintJoinTokens } from "./invites";
 import { alarmFired, type CreateResult, createMeeting, terminateMeeting } from "./lifecycle";
 import { liveMeetingView } from "./live-views";
+import {
+  grantMedia,
+  type MediaGrant,
+  type MediaNeeds,
+  mediaSessionOpened,
+  mediaTracksAdded,
+  mediaTracksClosed,
+} from "./media";
+import type { PublishedTrackRow, PulledTrackRow } from "./media-store";
 import { type JoinResult, joinMeeting, kickParticipant, leaveMeeting } from "./membership";
 import { relayChat, relaySignal, updateState } from "./relay";
 import { reschedule } from "./schedule";
@@ -138,8 +148,8 @@ export class MeetingRoom extends DurableObject<Env> {
 
   // ------------------------------------------------------------------ RPC for REST
 
-  create(meetingId: string, input: CreateMeetingInput): Promise<Outcome<CreateResult>> {
-    return this.outcome("create", () => createMeeting(this.room, meetingId, input));
+  create(meetingId: string, input: CreateMeetingInput, mediaMode?: MediaModeData): Promise<Outcome<CreateResult>> {
+    return this.outcome("create", () => createMeeting(this.room, meetingId, input, mediaMode));
   }
 
   join(claims: TokenClaims, displayName: string): Promise<Outcome<JoinResult>> {
@@ -215,6 +225,29 @@ export class MeetingRoom extends DurableObject<Env> {
 
   stats(claims: TokenClaims): Promise<Outcome<{ stats: MeetingStatsData }>> {
     return this.outcome("stats", () => meetingStats(this.room, claims));
+  }
+
+  // Contract 1.2, media through an SFU: the worker calls the SFU between a grant and its report (media.ts).
+
+  mediaGrant(claims: TokenClaims, needs: MediaNeeds): Promise<Outcome<MediaGrant>> {
+    return this.outcome("mediaGrant", () => grantMedia(this.room, claims, needs));
+  }
+
+  mediaSessionOpened(claims: TokenClaims, sessionId: string): Promise<Outcome<void>> {
+    return this.outcome("mediaSessionOpened", () => mediaSessionOpened(this.room, claims, sessionId));
+  }
+
+  mediaTracksAdded(
+    claims: TokenClaims,
+    sessionId: string,
+    published: PublishedTrackRow[],
+    pulled: PulledTrackRow[],
+  ): Promise<Outcome<void>> {
+    return this.outcome("mediaTracksAdded", () => mediaTracksAdded(this.room, claims, sessionId, published, pulled));
+  }
+
+  mediaTracksClosed(claims: TokenClaims, sessionId: string, mids: string[]): Promise<Outcome<void>> {
+    return this.outcome("mediaTracksClosed", () => mediaTracksClosed(this.room, claims, sessionId, mids));
   }
 
   /** Runs an RPC action; failures travel back as data in the contract's shape (errors.ts decides which). */

@@ -4,7 +4,7 @@
  * Nothing is written until `create`, so an id that was never created
  * stays without a database.
  */
-import type { ParticipantStateData } from "../protocol/schemas";
+import type { MediaModeData, ParticipantStateData } from "../protocol/schemas";
 
 /** Each entry moves the schema one version on; never edit a shipped entry, append. */
 const MIGRATIONS: string[] = [
@@ -50,6 +50,22 @@ const MIGRATIONS: string[] = [
      text TEXT NOT NULL,
      ts INTEGER NOT NULL
    );`,
+  // Contract 1.2: the meeting's media mode, and who holds which SFU session and tracks (media-store.ts).
+  `ALTER TABLE meeting ADD COLUMN media_mode TEXT NOT NULL DEFAULT 'mesh';
+   CREATE TABLE media_session (
+     participant_id TEXT PRIMARY KEY,
+     session_id TEXT NOT NULL
+   );
+   CREATE TABLE media_track (
+     participant_id TEXT NOT NULL,
+     mid TEXT NOT NULL,
+     direction TEXT NOT NULL,
+     track_name TEXT NOT NULL,
+     kind TEXT,
+     screen INTEGER NOT NULL DEFAULT 0,
+     publisher_id TEXT,
+     PRIMARY KEY (participant_id, mid)
+   );`,
 ];
 
 const SCHEMA_VERSION = MIGRATIONS.length;
@@ -72,6 +88,8 @@ export interface MeetingRow {
   updatedAt: number;
   endedAt: number | null;
   expiresAt: number;
+  /** Fixed at creation (contract 1.2); meetings stored before 1.2 read as `mesh`. */
+  mediaMode: MediaModeData;
 }
 
 export type RemovalReason = "left" | "kicked";
@@ -123,6 +141,7 @@ function toMeeting(row: SqlRow): MeetingRow {
     updatedAt: row.updated_at as number,
     endedAt: row.ended_at as number | null,
     expiresAt: row.expires_at as number,
+    mediaMode: row.media_mode === "sfu" ? "sfu" : "mesh",
   };
 }
 
@@ -212,8 +231,8 @@ export class MeetingStore {
   private insertMeeting(m: MeetingRow): void {
     this.sql.exec(
       `INSERT INTO meeting (id, title, status, scheduled_at, duration_minutes, timezone, version, max_participants,
-         host_id, created_at, updated_at, ended_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         host_id, created_at, updated_at, ended_at, expires_at, media_mode)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       m.id,
       m.title,
       m.status,
@@ -227,6 +246,7 @@ export class MeetingStore {
       m.updatedAt,
       m.endedAt,
       m.expiresAt,
+      m.mediaMode,
     );
   }
 

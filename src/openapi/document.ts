@@ -35,6 +35,7 @@ const ERROR_WHEN: Record<ErrorCode, string> = {
   INTERNAL: "a bug, or the server lacks its configuration; never leaks details",
   INVITE_LIMIT: "minting would leave more than 1,000 unredeemed, unexpired invites",
   UNAVAILABLE: "overloaded or a transient storage failure; nothing changed, retry after `Retry-After`",
+  MEDIA_MODE: "a `/media/*` route on a meeting whose media is `mesh`",
 };
 
 const SECURITY_SCHEMES = {

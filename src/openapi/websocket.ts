@@ -24,7 +24,8 @@ const CLIENT_FRAME_NOTES: Record<ClientFrameType, string> = {
 };
 
 const SERVER_EVENT_NOTES: Record<ServerEventType, string> = {
-  "meeting:joined": "to the newcomer: itself, the meeting and the last 50 chat messages (or every one after `since`)",
+  "meeting:joined":
+    "to the newcomer: itself, the meeting, the last 50 chat messages (or every one after `since`) and `media` (its mode; for `sfu` everyone's published tracks)",
   "meeting:participant-joined": "to the others when someone connects",
   "meeting:participant-left": "reason `left`, `disconnected` or `kicked`",
   "meeting:datetime:changed": "the rescheduled meeting and who changed it",
@@ -36,6 +37,8 @@ const SERVER_EVENT_NOTES: Record<ServerEventType, string> = {
   "webrtc:offer": "relayed signaling",
   "webrtc:answer": "relayed signaling",
   "webrtc:ice-candidate": "relayed signaling",
+  "media:tracks":
+    "`sfu` meetings: a participant's whole list of published tracks after a change, to everyone else (empty when withdrawn)",
 };
 
 /** The literal `type` of each member of a `type`-keyed union, in declaration order. */

@@ -261,6 +261,92 @@ export const IceServer = z.object({
 });
 export type IceServerData = z.infer<typeof IceServer>;
 
+// ---------------------------------------------------------------- media through an SFU (contract 1.2)
+
+/** `mesh`: peer to peer over the signaling relay (1.0); `sfu`: through Cloudflare Realtime SFU. */
+export const MediaMode = z.enum(["mesh", "sfu"]);
+export const MEDIA_TRACKS_MAX = 64;
+export const TrackName = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, "must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -");
+export const TrackKind = z.enum(["audio", "video"]);
+/** A track a participant publishes through the SFU, as everyone else sees it. */
+export const PublishedTrack = z.object({
+  trackName: TrackName,
+  kind: TrackKind,
+  /** True for a screen share. */
+  screen: z.boolean().optional(),
+});
+/** `media` in the create and join answers. */
+export const MediaInfo = z.object({ mode: MediaMode });
+/** `media` in `meeting:joined`: for `sfu`, every participant's published tracks. */
+export const JoinedMedia = z.object({
+  mode: MediaMode,
+  tracks: z.record(z.string(), z.array(PublishedTrack)).optional(),
+});
+export const SessionDescription = z.strictObject({ type: z.enum(["offer", "answer"]), sdp: z.string().min(1) });
+/** A transceiver's mid on the participant's own PeerConnection. */
+export const Mid = z.string().min(1).max(64);
+const LocalTrackRequest = z.strictObject({
+  location: z.literal("local"),
+  mid: Mid,
+  trackName: TrackName,
+  kind: TrackKind,
+  screen: z.boolean().optional(),
+});
+const RemoteTrackRequest = z.strictObject({
+  location: z.literal("remote"),
+  participantId: z.string().min(1).max(64),
+  trackName: TrackName,
+});
+export const MediaSessionBody = z.strictObject({ sessionDescription: SessionDescription.optional() });
+export const MediaTracksBody = z.strictObject({
+  sessionDescription: SessionDescription.optional(),
+  tracks: z
+    .array(z.discriminatedUnion("location", [LocalTrackRequest, RemoteTrackRequest]))
+    .min(1)
+    .max(MEDIA_TRACKS_MAX),
+});
+export const MediaRenegotiateBody = z.strictObject({ sessionDescription: SessionDescription });
+export const MediaCloseBody = z.strictObject({
+  tracks: z
+    .array(z.strictObject({ mid: Mid }))
+    .min(1)
+    .max(MEDIA_TRACKS_MAX),
+  sessionDescription: SessionDescription.optional(),
+  force: z.boolean().optional(),
+});
+const SfuItemError = { errorCode: z.string().optional(), errorDescription: z.string().optional() };
+const AnsweredDescription = z.object({ type: z.enum(["offer", "answer"]), sdp: z.string() });
+export const MediaSessionResponse = z.object({ sessionDescription: AnsweredDescription.optional() });
+/** One track of the SFU's answer; `participantId` stands where the SFU wrote a session id. */
+export const MediaTrackResult = z.object({
+  mid: z.string().optional(),
+  trackName: z.string().optional(),
+  participantId: z.string().optional(),
+  ...SfuItemError,
+});
+export const MediaTracksResponse = z.object({
+  requiresImmediateRenegotiation: z.boolean(),
+  sessionDescription: AnsweredDescription.optional(),
+  tracks: z.array(MediaTrackResult),
+});
+export const MediaRenegotiateResponse = z.object({ sessionDescription: AnsweredDescription.optional() });
+export const MediaCloseResponse = z.object({
+  requiresImmediateRenegotiation: z.boolean(),
+  sessionDescription: AnsweredDescription.optional(),
+  tracks: z.array(z.object({ mid: z.string(), ...SfuItemError })),
+});
+
+export type MediaModeData = z.infer<typeof MediaMode>;
+export type PublishedTrackData = z.infer<typeof PublishedTrack>;
+export type JoinedMediaData = z.infer<typeof JoinedMedia>;
+export type SessionDescriptionData = z.infer<typeof SessionDescription>;
+export type MediaTracksInput = z.infer<typeof MediaTracksBody>;
+export type MediaCloseInput = z.infer<typeof MediaCloseBody>;
+export type MediaTracksAnswer = z.infer<typeof MediaTracksResponse>;
+export type MediaCloseAnswer = z.infer<typeof MediaCloseResponse>;
+
 // ---------------------------------------------------------------- REST responses
 
 export const CreateMeetingResponse = z.object({
@@ -270,6 +356,7 @@ export const CreateMeetingResponse = z.object({
   iceServers: z.array(IceServer),
   /** When the TURN credentials in `iceServers` expire: fetch fresh ones from `ice-servers` before then. */
   iceServersExpiresAt: z.string(),
+  media: MediaInfo,
 });
 export const JoinResponse = z.object({
   meeting: Meeting,
@@ -278,6 +365,7 @@ export const JoinResponse = z.object({
   wsUrl: z.string(),
   iceServers: z.array(IceServer),
   iceServersExpiresAt: z.string(),
+  media: MediaInfo,
 });
 export const IceServersResponse = z.object({ iceServers: z.array(IceServer), expiresAt: z.string() });
 export const SessionTokenResponse = z.object({ sessionToken: z.string(), expiresAt: z.string() });
@@ -381,7 +469,7 @@ export type ClientFrameType = ClientFrameData["type"];
 export const ServerEvent = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("meeting:joined"),
-    data: z.object({ self: Participant, meeting: Meeting, chat: z.array(ChatMessage) }),
+    data: z.object({ self: Participant, meeting: Meeting, chat: z.array(ChatMessage), media: JoinedMedia }),
   }),
   z.object({ type: z.literal("meeting:participant-joined"), data: z.object({ participant: Participant }) }),
   z.object({
@@ -403,6 +491,10 @@ export const ServerEvent = z.discriminatedUnion("type", [
   z.object({ type: z.literal("webrtc:offer"), data: z.object({ from: z.string(), sdp: z.string() }) }),
   z.object({ type: z.literal("webrtc:answer"), data: z.object({ from: z.string(), sdp: z.string() }) }),
   z.object({ type: z.literal("webrtc:ice-candidate"), data: z.object({ from: z.string(), candidate: IceCandidate }) }),
+  z.object({
+    type: z.literal("media:tracks"),
+    data: z.object({ participantId: z.string(), tracks: z.array(PublishedTrack) }),
+  }),
 ]);
 
 export type ServerEventData = z.infer<typeof ServerEvent>;

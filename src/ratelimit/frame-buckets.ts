@@ -28,6 +28,9 @@ const REALTIME: BucketSpec = { capacity: 200, refillPerSecond: 50 };
  */
 export const SIGNALING_INTO: BucketSpec = { capacity: 200, refillPerSecond: 100 };
 
+/** Contract 1.2: each participant's calls to the `/media/*` routes (REST, so outside the frame flood rules). */
+export const MEDIA_CALLS: BucketSpec = { capacity: 50, refillPerSecond: 10 };
+
 /** More refusals than this within the window close the connection with 4008. */
 export const FLOOD_REFUSALS = 50;
 export const FLOOD_WINDOW_MS = 10_000;
@@ -59,9 +62,10 @@ interface ParticipantBuckets {
   chat?: TokenBucket;
   realtime?: TokenBucket;
   signalingInto?: TokenBucket;
+  media?: TokenBucket;
 }
 
-const SPECS = { chat: CHAT, realtime: REALTIME, signalingInto: SIGNALING_INTO } as const;
+const SPECS = { chat: CHAT, realtime: REALTIME, signalingInto: SIGNALING_INTO, media: MEDIA_CALLS } as const;
 
 export class FrameRateLimits {
   private readonly buckets = new Map<string, ParticipantBuckets>();
@@ -80,6 +84,11 @@ export class FrameRateLimits {
   /** Spends a token of the bucket of signaling addressed to `participantId`; false when it is full up. */
   allowSignalingInto(participantId: string, now: number): boolean {
     return this.bucket(participantId, "signalingInto", now).take(now);
+  }
+
+  /** Spends a token of the participant's `/media/*` bucket; false when it is empty. */
+  allowMediaCall(participantId: string, now: number): boolean {
+    return this.bucket(participantId, "media", now).take(now);
   }
 
   private bucket(participantId: string, kind: keyof ParticipantBuckets, now: number): TokenBucket {

@@ -57,6 +57,13 @@ function rateLimitHeaders(decision: RateLimitDecision, windowMs: number, now: nu
   };
 }
 
+/**
+ * Contract 1.2: the `/media/*` routes are limited per participant by the
+ * meeting object (a call moves a participant's own media, often in bursts
+ * at join), and are not counted here.
+ */
+const MEDIA_ROUTE = /^\/api\/meetings\/[^/]+\/media\//;
+
 /** Per isolate: requests the counter granted ahead (see ratelimit/grants.ts). */
 const granted = new GrantedRequests();
 /** Per isolate: used only while the counter object fails for reasons other than load. */
@@ -96,6 +103,7 @@ async function decide(c: Context<{ Bindings: Env }>, key: string, config: Config
  */
 export const rateLimit = () =>
   createMiddleware<{ Bindings: Env }>(async (c, next) => {
+    if (MEDIA_ROUTE.test(c.req.path)) return next();
     const config = loadConfig(c.env);
     const key = clientKey(c.req.raw.headers);
     const decision = await decide(c, key, config);

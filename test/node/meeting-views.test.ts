@@ -28,7 +28,7 @@ const meeting = (participants: ParticipantData[]) =>
   ({ id: "m", title: "t", participants, participantCount: participants.length }) as unknown as MeetingData;
 const joined = (chat: ChatMessageData[], participants = [person("ada", "host"), person("grace")]): ServerEventData => ({
   type: "meeting:joined",
-  data: { self: person("grace"), meeting: meeting(participants), chat },
+  data: { self: person("grace"), meeting: meeting(participants), chat, media: { mode: "mesh" } },
 });
 const chat = (seq: number): ServerEventData => ({ type: "chat:new-message", data: message(seq) });
 const left = (participantId: string, reason: "left" | "disconnected" | "kicked"): ServerEventData => ({

@@ -132,7 +132,7 @@ export const chatMessage = (seq: number, text = `message ${seq}`): ServerEventMa
 
 export const joinedEvent = (chat: ServerEventMap["chat:new-message"][] = []) => ({
   type: "meeting:joined" as const,
-  data: { self: participant("grace"), meeting: meeting(), chat },
+  data: { self: participant("grace"), meeting: meeting(), chat, media: { mode: "mesh" as const } },
 });
 
 /** Opens `socket` and has the server seat the participant. */
