@@ -28,6 +28,7 @@ import type {
   ClientFrameType,
   IceServer,
   IceServersInfo,
+  MediaData,
   MeetingData,
   ParticipantData,
   ParticipantStateData,
@@ -148,6 +149,13 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
   /** Every chat message seen, each once, in `seq` order. */
   get chat(): readonly ChatMessageData[] {
     return this.#views.chat;
+  }
+  /**
+   * The meeting's media (contract 1.2): `mode`, and for `sfu` each
+   * participant's published tracks, kept from `meeting:joined` and `media:tracks`.
+   */
+  get media(): MediaData | undefined {
+    return this.#views.media;
   }
   /** The highest chat `seq` seen (what a reconnect resumes from). */
   get lastSeq(): number | undefined {

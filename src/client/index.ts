@@ -8,6 +8,8 @@
  *   event typed, live views (`meeting`, `participants`, `chat`), promises for
  *   sent frames, reconnects with `since` resume, token and ICE refresh.
  * - `MeshCall`: a full-mesh WebRTC call over a connection (browsers only).
+ * - `SfuCall`: a call through the SFU (contract 1.2 `sfu` meetings), same surface;
+ *   `createCall(conn)` returns the one the meeting's `media.mode` needs.
  *
  * @example
  * import { MeetTime } from "meettime/client";
@@ -21,6 +23,8 @@
  * conn.on("state", (s) => s.state === "closed" && console.log("closed:", s.reason));
  * await conn.sendChat("hi");
  */
+
+export { type Call, type CallOptions, createCall } from "./call.js";
 export {
   type CloseReason,
   type ConnectionEvents,
@@ -40,5 +44,6 @@ export {
   type MeshCallEvents,
   type MeshCallOptions,
 } from "./mesh-call.js";
+export { SfuCall, type SfuCallEvents, type SfuCallOptions } from "./sfu-call.js";
 export { type BackoffOptions, backoffDelay, renewalTime } from "./timing.js";
 export type * from "./types.js";

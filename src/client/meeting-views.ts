@@ -4,7 +4,14 @@
  * Pure: no socket, no emitting; each applied event says what the connection
  * should tell its listeners.
  */
-import type { ChatMessageData, MeetingData, ParticipantData, ServerEventData, ServerEventMap } from "./types.js";
+import type {
+  ChatMessageData,
+  MediaData,
+  MeetingData,
+  ParticipantData,
+  ServerEventData,
+  ServerEventMap,
+} from "./types.js";
 
 /** What an applied event means for the connection's listeners. */
 export type ViewUpdate =
@@ -23,6 +30,7 @@ export class MeetingViews {
   readonly #chat: ChatMessageData[] = [];
   #lastSeq: number | undefined;
   #joinedOnce = false;
+  #media: MediaData | undefined;
 
   /** `since`: the last chat `seq` already seen, so the join replays only later messages. */
   constructor(since?: number) {
@@ -46,6 +54,9 @@ export class MeetingViews {
   }
   get lastSeq(): number | undefined {
     return this.#lastSeq;
+  }
+  get media(): MediaData | undefined {
+    return this.#media;
   }
 
   apply(event: ServerEventData): ViewUpdate {
@@ -92,10 +103,17 @@ export class MeetingViews {
         return { kind: "final", reason: "terminated" };
       case "session:replaced":
         return { kind: "final", reason: "replaced" };
+      case "media:tracks":
+        if (this.#media?.mode === "sfu") {
+          const { [event.data.participantId]: _previous, ...others } = this.#media.tracks ?? {};
+          const tracks =
+            event.data.tracks.length > 0 ? { ...others, [event.data.participantId]: event.data.tracks } : others;
+          this.#media = { mode: "sfu", tracks };
+        }
+        break;
       case "webrtc:offer":
       case "webrtc:answer":
       case "webrtc:ice-candidate":
-      case "media:tracks":
         break;
       default:
         assertNever(event);
@@ -109,6 +127,7 @@ export class MeetingViews {
     const fresh = data.chat.filter((m) => since === undefined || m.seq > since).sort((a, b) => a.seq - b.seq);
     this.#meeting = data.meeting;
     this.#self = data.self;
+    this.#media = data.media;
     this.#joinedOnce = true;
     this.#chat.push(...fresh);
     this.#lastSeq = fresh.at(-1)?.seq ?? since ?? 0;

@@ -7,6 +7,8 @@
  * stream to every peer, so it is capped (`maxPeers`, 6 by default); beyond
  * it the `capacity` event says who is left out.
  */
+
+import { inboundAudioLevels } from "./audio-levels.js";
 import type { MeetingConnection } from "./connection.js";
 import { Emitter } from "./emitter.js";
 import { type LocalMedia, PeerLink } from "./peer-link.js";
@@ -236,6 +238,26 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     this.#screenTrack = null;
     await this.#replaceVideo();
     await this.#publishState({ screen: false });
+  }
+
+  /**
+   * How loud each peer is right now (0..1, from the decoded audio:
+   * `getStats()` `audioLevel`), this participant's own microphone included.
+   */
+  async audioLevels(): Promise<Map<string, number>> {
+    const levels = new Map<string, number>();
+    const selfId = this.connection.self?.id;
+    await Promise.all(
+      [...this.#peers].map(async ([id, peer]) => {
+        const track = peer.pc.getReceivers().find((receiver) => receiver.track.kind === "audio")?.track;
+        const byTrack = new Map(track ? [[track.id, id]] : []);
+        for (const [who, level] of inboundAudioLevels(await peer.pc.getStats(), byTrack)) {
+          const key = who === "self" ? (selfId ?? who) : who;
+          levels.set(key, Math.max(levels.get(key) ?? 0, level));
+        }
+      }),
+    );
+    return levels;
   }
 
   // ------------------------------------------------------------ who is in the call

@@ -15,7 +15,16 @@ import type {
   HostTokenResponse,
   IceServer as IceServerSchema,
   IceServersResponse,
+  JoinedMedia,
   JoinResponse,
+  MediaCloseBody,
+  MediaCloseResponse,
+  MediaRenegotiateBody,
+  MediaRenegotiateResponse,
+  MediaSessionBody,
+  MediaSessionResponse,
+  MediaTracksBody,
+  MediaTracksResponse,
   Meeting,
   MeetingResponse,
   MintTokensBody,
@@ -23,6 +32,7 @@ import type {
   Participant,
   ParticipantIdResponse,
   ParticipantState,
+  PublishedTrack,
   ServerEvent,
   SessionTokenResponse,
 } from "../protocol/schemas.js";
@@ -59,6 +69,20 @@ export type SessionTokenResult = z.output<typeof SessionTokenResponse>;
 export type CalendarTokenResult = z.output<typeof CalendarTokenResponse>;
 /** `GET /api/meetings/:id/ice-servers` (contract 1.1). */
 export type IceServersResult = z.output<typeof IceServersResponse>;
+
+/** Contract 1.2: how a meeting's media flows (`mesh` or `sfu`) and, for `sfu`, who publishes which tracks. */
+export type MediaData = z.output<typeof JoinedMedia>;
+export type MediaMode = MediaData["mode"];
+/** A track a participant publishes through the SFU: `{ trackName, kind, screen? }`. */
+export type PublishedTrackData = z.output<typeof PublishedTrack>;
+export type MediaSessionInput = z.input<typeof MediaSessionBody>;
+export type MediaSessionResult = z.output<typeof MediaSessionResponse>;
+export type MediaTracksInput = z.input<typeof MediaTracksBody>;
+export type MediaTracksResult = z.output<typeof MediaTracksResponse>;
+export type MediaRenegotiateInput = z.input<typeof MediaRenegotiateBody>;
+export type MediaRenegotiateResult = z.output<typeof MediaRenegotiateResponse>;
+export type MediaCloseInput = z.input<typeof MediaCloseBody>;
+export type MediaCloseResult = z.output<typeof MediaCloseResponse>;
 
 /** Every event the server sends, keyed on `type`. */
 export type ServerEventData = z.output<typeof ServerEvent>;
