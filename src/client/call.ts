@@ -6,13 +6,26 @@
  * hand, screen sharing and `audioLevels()`.
  */
 import type { MeetingConnection } from "./connection.js";
-import { MeshCall, type MeshCallOptions } from "./mesh-call.js";
+import type { Emitter } from "./emitter.js";
+import { MeshCall, type MeshCallEvents, type MeshCallOptions } from "./mesh-call.js";
 import { SfuCall, type SfuCallOptions } from "./sfu-call.js";
 
 /** Options of either call; each takes what applies to it (`maxPeers` is the mesh's, `videoFrom` the SFU's). */
 export type CallOptions = MeshCallOptions & SfuCallOptions;
 
 export type Call = MeshCall | SfuCall;
+
+/** The events both calls emit with the same data. */
+export type SharedCallEvents = Pick<MeshCallEvents, "local-stream" | "stream" | "peer-left" | "error">;
+
+/**
+ * Either call, seen through the events they share, so one listener serves
+ * both (TypeScript cannot call `on` on the union itself).
+ * @example sharedEvents(call).on("stream", ({ participantId, stream }) => show(participantId, stream));
+ */
+export function sharedEvents(call: Call): Pick<Emitter<SharedCallEvents>, "on" | "once" | "off"> {
+  return call as unknown as Emitter<SharedCallEvents>;
+}
 
 /**
  * Waits for the connection's first `meeting:joined` and returns the call its

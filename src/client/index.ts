@@ -24,7 +24,7 @@
  * await conn.sendChat("hi");
  */
 
-export { type Call, type CallOptions, createCall } from "./call.js";
+export { type Call, type CallOptions, createCall, type SharedCallEvents, sharedEvents } from "./call.js";
 export {
   type CloseReason,
   type ConnectionEvents,

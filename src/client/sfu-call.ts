@@ -51,6 +51,8 @@ interface Pull {
   trackName: string;
   kind: "audio" | "video";
   mid: string;
+  /** When it was pulled (Date.now()). */
+  since?: number;
 }
 
 /** A track this participant sends. */
@@ -64,6 +66,11 @@ interface Sent {
 const TRACKS_PER_CALL = 64;
 /** How long a refused (429, 503) or failed negotiation waits before it is tried again, at most. */
 const RETRY_MAX_MS = 10_000;
+/** How long the first pull waits for the publishing connection to come up (pulls then ride on it). */
+const FIRST_CONNECT_WAIT_MS = 5_000;
+/** A pulled video that has decoded no frame this long after it was pulled is pulled again. */
+const STALLED_VIDEO_MS = 8_000;
+const STALL_CHECK_MS = 2_000;
 
 const keyOf = (track: { participantId: string; trackName: string }) => `${track.participantId}/${track.trackName}`;
 
@@ -93,7 +100,10 @@ export class SfuCall extends Emitter<SfuCallEvents> {
   #chain: Promise<void> = Promise.resolve();
   #syncQueued = false;
   #restartQueued = false;
+  /** The session is open and both sides agree on it: a failure now needs only a new sync, not a new session. */
+  #sessionUp = false;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #stallTimer: ReturnType<typeof setInterval> | undefined;
   #failures = 0;
 
   constructor(
@@ -167,6 +177,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
       }),
       conn.on("state", (change) => change.state === "closed" && this.stop()),
     );
+    this.#stallTimer = setInterval(() => void this.#repullStalledVideo(), STALL_CHECK_MS);
     await this.#enqueue(() => this.#openSession());
     await this.#publishState({ screen: false });
   }
@@ -176,6 +187,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
     if (!this.#started) return;
     this.#started = false;
     clearTimeout(this.#retryTimer);
+    clearInterval(this.#stallTimer);
     for (const off of this.#unsubscribe.splice(0)) off();
     const mids = [...this.#sent.values()].map((sent) => ({ mid: sent.mid }));
     if (mids.length > 0 && this.connection.state !== "closed") {
@@ -304,8 +316,9 @@ export class SfuCall extends Emitter<SfuCallEvents> {
     this.emit("error", { error });
     if (!this.#started) return;
     const code = error instanceof MeetTimeError ? error.code : undefined;
+    const syncable = this.#sessionUp && this.#pc?.signalingState === "stable";
     // A track withdrawn while we asked for it: the `media:tracks` that says so brings another sync.
-    if (code === "NOT_FOUND" && this.#pc?.signalingState === "stable") return;
+    if (code === "NOT_FOUND" && syncable) return;
     this.#failures += 1;
     const backoffMs = Math.min(RETRY_MAX_MS, 500 * 2 ** Math.min(this.#failures, 5));
     const waitMs =
@@ -313,7 +326,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
     const transient = code === "RATE_LIMITED" || code === "UNAVAILABLE" || code === "NETWORK_ERROR";
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(
-      () => (transient && this.#pc?.signalingState === "stable" ? this.#scheduleSync() : this.#scheduleRestart()),
+      () => (transient && syncable ? this.#scheduleSync() : this.#scheduleRestart()),
       waitMs,
     );
   }
@@ -322,6 +335,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
   async #openSession(): Promise<void> {
     this.#restartQueued = false;
     this.#syncQueued = false;
+    this.#sessionUp = false;
     this.#closeSession();
     const pc = new RTCPeerConnection({
       bundlePolicy: "max-bundle",
@@ -332,13 +346,19 @@ export class SfuCall extends Emitter<SfuCallEvents> {
     pc.ontrack = ({ transceiver, track }) => this.#received(transceiver.mid, track);
     pc.onconnectionstatechange = () => {
       if (pc !== this.#pc) return;
-      this.emit("connection-state", { state: pc.connectionState });
+      const state = pc.connectionState;
+      this.emit("connection-state", { state });
       // A cut path (a network change, an SFU that forgot the session): start over.
-      if (pc.connectionState === "failed") this.#scheduleRestart();
+      if (state === "failed") this.#scheduleRestart();
     };
     await this.#client().openMediaSession(this.connection.meetingId, this.connection.token);
     const tracks = [this.#audioTrack, this.#videoTrack()].filter((t): t is MediaStreamTrack => t !== null);
-    if (tracks.length > 0) await this.#publish(pc, tracks);
+    if (tracks.length > 0) {
+      await this.#publish(pc, tracks);
+      // Pulling renegotiates; doing it while the first handshake runs is what makes it hang.
+      await connectedOrTimeout(pc, FIRST_CONNECT_WAIT_MS);
+    }
+    this.#sessionUp = true;
     await this.#syncPulls();
   }
 
@@ -451,11 +471,14 @@ export class SfuCall extends Emitter<SfuCallEvents> {
         });
     }
     if (answer.requiresImmediateRenegotiation && answer.sessionDescription) {
+      // From here until the SFU has our answer, a failure leaves the two sides out of step.
+      this.#sessionUp = false;
       await pc.setRemoteDescription(answer.sessionDescription);
       await pc.setLocalDescription(await pc.createAnswer());
       await this.#client().renegotiateMedia(this.connection.meetingId, this.connection.token, {
         sessionDescription: { type: "answer", sdp: pc.localDescription?.sdp ?? "" },
       });
+      this.#sessionUp = true;
     }
   }
 
@@ -473,6 +496,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
       transceiver?.stop();
     }
     for (const participantId of changed) this.#emitStream(participantId);
+    this.#sessionUp = false;
     await pc.setLocalDescription(await pc.createOffer());
     const answer = await this.#client().closeMediaTracks(this.connection.meetingId, this.connection.token, {
       tracks: pulls.map(({ mid }) => ({ mid })),
@@ -480,6 +504,39 @@ export class SfuCall extends Emitter<SfuCallEvents> {
     });
     if (pc !== this.#pc) return;
     if (answer.sessionDescription) await pc.setRemoteDescription(answer.sessionDescription);
+    this.#sessionUp = true;
+  }
+
+  /**
+   * A pulled video that never showed a frame (its keyframe request lost, or
+   * the pull raced a publisher's restart) is closed and pulled again.
+   */
+  async #repullStalledVideo(): Promise<void> {
+    const pc = this.#pc;
+    if (!pc || !this.#sessionUp || pc.connectionState !== "connected") return;
+    const now = Date.now();
+    const old = [...this.#pulls.values()].filter(
+      (p) => p.kind === "video" && now - (p.since ?? now) > STALLED_VIDEO_MS,
+    );
+    if (old.length === 0) return;
+    const decoded = new Map<string, number>();
+    (await pc.getStats()).forEach(
+      (stats: { type: string; kind?: string; trackIdentifier?: string; framesDecoded?: number }) => {
+        if (stats.type === "inbound-rtp" && stats.kind === "video")
+          decoded.set(stats.trackIdentifier ?? "", stats.framesDecoded ?? 0);
+      },
+    );
+    const stalled = old.filter((pull) => {
+      const track = pc.getTransceivers().find((t) => t.mid === pull.mid)?.receiver.track;
+      return track !== undefined && (decoded.get(track.id) ?? 0) === 0;
+    });
+    if (stalled.length === 0 || pc !== this.#pc) return;
+    void this.#enqueue(async () => {
+      const current = stalled.filter((pull) => this.#pulls.get(pull.mid) === pull);
+      if (current.length === 0 || pc !== this.#pc) return;
+      await this.#closePulls(pc, current);
+      await this.#syncPulls();
+    });
   }
 
   /** A pulled track arrived: it joins its participant's stream. */
@@ -548,4 +605,21 @@ export class SfuCall extends Emitter<SfuCallEvents> {
       ...extra,
     });
   }
+}
+
+/** Resolves once `pc` is connected, or after `timeoutMs` (or at once if it closed). */
+function connectedOrTimeout(pc: RTCPeerConnection, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      pc.removeEventListener("connectionstatechange", check);
+      resolve();
+    };
+    const check = () => {
+      if (pc.connectionState === "connected" || pc.connectionState === "closed") done();
+    };
+    const timer = setTimeout(done, timeoutMs);
+    pc.addEventListener("connectionstatechange", check);
+    check();
+  });
 }
