@@ -69,7 +69,7 @@ const RETRY_MAX_MS = 10_000;
 /** How long the first pull waits for the publishing connection to come up (pulls then ride on it). */
 const FIRST_CONNECT_WAIT_MS = 5_000;
 /** A pulled video that has decoded no frame this long after it was pulled is pulled again. */
-const STALLED_VIDEO_MS = 8_000;
+const STALLED_VIDEO_MS = 15_000;
 const STALL_CHECK_MS = 2_000;
 
 const keyOf = (track: { participantId: string; trackName: string }) => `${track.participantId}/${track.trackName}`;
