@@ -58,6 +58,11 @@ function pageSetup() {
     constructor(config) {
       super(config);
       page.peerConnections.push(this);
+      // When each connection comes up and each track arrives, relative to the click (MEETTIME_DEBUG=1 prints them).
+      page.timeline ??= [];
+      const at = () => Math.round(performance.now() - (page.joinClickedAt ?? 0));
+      this.addEventListener("connectionstatechange", () => page.timeline.push(`${at()} ${this.connectionState}`));
+      this.addEventListener("track", (event) => page.timeline.push(`${at()} track ${event.track.kind}`));
     }
   };
   const devices = navigator.mediaDevices;
@@ -143,6 +148,9 @@ async function meeting(browser, baseUrl, people) {
       const frames = /** @type {number[]} */ (Object.values(page.firstFrameAt)).map((t) => t - page.joinClickedAt);
       return { first: Math.min(...frames), all: Math.max(...frames) };
     });
+    if (process.env.MEETTIME_DEBUG === "1") {
+      console.error(await last.evaluate(() => /** @type {any} */ (window).timeline.join(", ")));
+    }
     const before = await Promise.all(pages.map(uploadedBytes));
     await sleep(WINDOW_SECONDS * 1000);
     const after = await Promise.all(pages.map(uploadedBytes));

@@ -177,7 +177,11 @@ export class SfuCall extends Emitter<SfuCallEvents> {
       }),
       conn.on("state", (change) => change.state === "closed" && this.stop()),
     );
-    this.#stallTimer = setInterval(() => void this.#repullStalledVideo(), STALL_CHECK_MS);
+    this.#stallTimer = setInterval(() => {
+      void this.#repullStalledVideo();
+      // A pull the SFU refused track by track, or one lost to a race, is tried again.
+      if (this.#sessionUp && this.#missingTracks().length > 0) this.#scheduleSync();
+    }, STALL_CHECK_MS);
     await this.#enqueue(() => this.#openSession());
     await this.#publishState({ screen: false });
   }
@@ -441,13 +445,18 @@ export class SfuCall extends Emitter<SfuCallEvents> {
     for (let start = 0; start < stale.length; start += TRACKS_PER_CALL) {
       await this.#closePulls(pc, stale.slice(start, start + TRACKS_PER_CALL));
     }
-    const pulled = new Set([...this.#pulls.values()].map(keyOf));
-    const missing = [...wanted.entries()].filter(([key]) => !pulled.has(key)).map(([, track]) => track);
+    const missing = this.#missingTracks();
     for (let start = 0; start < missing.length; start += TRACKS_PER_CALL) {
       if (pc !== this.#pc) return;
       await this.#pull(pc, missing.slice(start, start + TRACKS_PER_CALL));
     }
     this.#announceDepartures();
+  }
+
+  /** Tracks wanted and not pulled. */
+  #missingTracks(): Omit<Pull, "mid">[] {
+    const pulled = new Set([...this.#pulls.values()].map(keyOf));
+    return [...this.#wantedTracks().entries()].filter(([key]) => !pulled.has(key)).map(([, track]) => track);
   }
 
   /** Pulls tracks: the SFU offers them, this side answers. */
