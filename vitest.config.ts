@@ -4,10 +4,28 @@ import { defineConfig } from "vitest/config";
 // CI collects every suite's totals from JSON reports (scripts/ci-summary.mjs).
 const jsonReportDir = process.env.VITEST_JSON_DIR;
 
+/** The worker inside workerd with `bindings` laid over wrangler.toml's vars. */
+const workerInWorkerd = (bindings: Record<string, string>) =>
+  cloudflareTest({
+    main: "./src/index.ts",
+    wrangler: { configPath: "./wrangler.toml" },
+    miniflare: {
+      bindings: {
+        JWT_SECRET: "test-secret-that-is-at-least-32-bytes-long!!",
+        // High enough that REST tests are never throttled; rate-limit tests set their own limits.
+        RATE_LIMIT_MAX_REQUESTS: "1000000",
+        ...bindings,
+      },
+    },
+  });
+
 /**
- * Two projects: `workers` runs inside workerd through the Workers pool (the
- * worker, its Durable Objects and their storage); `node` runs Node-side
- * checks that need Node libraries (independent parsers, validators).
+ * Three projects: `workers` runs inside workerd through the Workers pool (the
+ * worker, its Durable Objects and their storage); `workers-sfu` is the same
+ * worker configured for media through an SFU (contract 1.2: new meetings are
+ * `sfu`; nothing listens at SFU_API_BASE_URL, each test stubs the SFU with
+ * test/helpers/sfu-stub.ts); `node` runs Node-side checks that need Node
+ * libraries (independent parsers, validators).
  * The end-to-end suite against `wrangler dev` has its own config.
  */
 export default defineConfig({
@@ -17,19 +35,7 @@ export default defineConfig({
     silent: "passed-only",
     projects: [
       {
-        plugins: [
-          cloudflareTest({
-            main: "./src/index.ts",
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                JWT_SECRET: "test-secret-that-is-at-least-32-bytes-long!!",
-                // High enough that REST tests are never throttled; rate-limit tests set their own limits.
-                RATE_LIMIT_MAX_REQUESTS: "1000000",
-              },
-            },
-          }),
-        ],
+        plugins: [workerInWorkerd({})],
         test: {
           name: "workers",
           include: ["test/**/*.test.ts"],
@@ -38,21 +44,11 @@ export default defineConfig({
         },
       },
       {
-        // The same worker configured for media through an SFU (contract 1.2): new meetings are `sfu`.
-        // Nothing listens at SFU_API_BASE_URL; each test stubs the SFU (test/sfu/helpers.ts).
         plugins: [
-          cloudflareTest({
-            main: "./src/index.ts",
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              bindings: {
-                JWT_SECRET: "test-secret-that-is-at-least-32-bytes-long!!",
-                RATE_LIMIT_MAX_REQUESTS: "1000000",
-                SFU_APP_ID: "sfu-app-for-tests",
-                SFU_APP_SECRET: "sfu-app-secret-that-must-never-leak",
-                SFU_API_BASE_URL: "http://sfu.meettime.test/v1",
-              },
-            },
+          workerInWorkerd({
+            SFU_APP_ID: "sfu-app-for-tests",
+            SFU_APP_SECRET: "sfu-app-secret-that-must-never-leak",
+            SFU_API_BASE_URL: "http://sfu.meettime.test/v1",
           }),
         ],
         test: {

@@ -20,14 +20,17 @@ describe("POST /api/meetings/create", () => {
     });
     expect(res.status).toBe(201);
     const { meeting, hostToken, participant } = res.body;
-    // iceServers and iceServersExpiresAt: contract 1.1, see rest-ice-servers.test.ts.
+    // iceServers and iceServersExpiresAt: contract 1.1, see rest-ice-servers.test.ts; media: 1.2, test/sfu/.
     expect(Object.keys(res.body).sort()).toEqual([
       "hostToken",
       "iceServers",
       "iceServersExpiresAt",
+      "media",
       "meeting",
       "participant",
     ]);
+    // Without SFU_APP_ID and SFU_APP_SECRET, media stays peer to peer.
+    expect(res.body.media).toEqual({ mode: "mesh" });
     expect(meeting.id).toMatch(/^[0-9a-f]{64}$/);
     expect(meeting).toMatchObject({
       title: "Weekly sync",

@@ -26,15 +26,17 @@ describe("POST /api/meetings/join", () => {
     const token = await mintJoinToken(meeting.id, hostToken);
     const res = await redeem(token, "  Grace  ");
     expect(res.status).toBe(200);
-    // iceServers and iceServersExpiresAt: contract 1.1, see rest-ice-servers.test.ts.
+    // iceServers and iceServersExpiresAt: contract 1.1, see rest-ice-servers.test.ts; media: 1.2, test/sfu/.
     expect(Object.keys(res.body).sort()).toEqual([
       "iceServers",
       "iceServersExpiresAt",
+      "media",
       "meeting",
       "participant",
       "sessionToken",
       "wsUrl",
     ]);
+    expect(res.body.media).toEqual({ mode: "mesh" });
     const { participant, sessionToken, wsUrl } = res.body;
     expect(participant).toMatchObject({ name: "Grace", role: "participant", connected: false });
     expect(participant.id).not.toBe(host.id);

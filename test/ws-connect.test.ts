@@ -40,7 +40,9 @@ describe("upgrade", () => {
 
     expect(Object.keys(joined).sort()).toEqual(["data", "ts", "type"]);
     expect(joined.ts).toMatch(ISO_UTC);
-    expect(Object.keys(joined.data).sort()).toEqual(["chat", "meeting", "self"]);
+    expect(Object.keys(joined.data).sort()).toEqual(["chat", "media", "meeting", "self"]);
+    // Contract 1.2: without an SFU configured, media is peer to peer and lists no tracks.
+    expect(joined.data.media).toEqual({ mode: "mesh" });
     expect(joined.data.self).toEqual({ ...guest.participant, connected: true });
     expect(joined.data.chat).toEqual([]);
     const meeting = joined.data.meeting;

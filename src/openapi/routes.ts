@@ -20,6 +20,14 @@ import {
   JoinBody,
   JoinResponse,
   KickBody,
+  MediaCloseBody,
+  MediaCloseResponse,
+  MediaRenegotiateBody,
+  MediaRenegotiateResponse,
+  MediaSessionBody,
+  MediaSessionResponse,
+  MediaTracksBody,
+  MediaTracksResponse,
   MeetingResponse,
   MintTokensBody,
   MintTokensResponse,
@@ -67,6 +75,10 @@ const JSON_BODY_ERRORS = ["VALIDATION_FAILED", "PAYLOAD_TOO_LARGE", "UNSUPPORTED
 const HOST_ACTION_ERRORS = ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN", "MEETING_ENDED"] as const;
 const HOST = { who: "host token", via: ["bearer"] } as const;
 const MEMBER = { who: "host or session token", via: ["bearer"] } as const;
+/** Contract 1.2: the `/media/*` routes' errors, in the contract's order (429 is the per-participant bucket). */
+const MEDIA_ERRORS = [...JSON_BODY_ERRORS, ...HOST_ACTION_ERRORS, "MEDIA_MODE", "UNAVAILABLE"] as const;
+const SFU_NOTE =
+  "The worker calls the SFU with the caller's own SFU session, which only the server knows (5 s at most): an SFU that fails or is slower answers 503 (nothing recorded), one that refuses the request (a bad SDP) 400 with `details: { errorCode, errorDescription }`. 409 `MEDIA_MODE` on a `mesh` meeting. Limited per participant (50, refilled 10 a second: 429 with `Retry-After`), not counted in the per-IP limit.";
 const ETAG = { ETag: 'The meeting\'s version, quoted (`"3"`): send it back as `If-Match` to update safely.' };
 
 const createMeeting = {
@@ -247,6 +259,58 @@ export const ROUTES: readonly RouteDoc[] = [
     auth: HOST,
     success: { status: 200, description: "The meeting's numbers.", schema: StatsResponse },
     errors: ["UNAUTHORIZED", "NOT_FOUND", "FORBIDDEN"],
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/media/session",
+    operationId: "openMediaSession",
+    tag: "Realtime",
+    summary: "Open the caller's SFU session",
+    description: `The SFU's \`sessions/new\`. One session per participant: a second one replaces the first, whose published tracks are withdrawn (\`media:tracks\`). ${SFU_NOTE}`,
+    auth: MEMBER,
+    body: MediaSessionBody,
+    success: {
+      status: 201,
+      description: "The SFU's answer to the offer, if one was sent.",
+      schema: MediaSessionResponse,
+    },
+    errors: MEDIA_ERRORS,
+  },
+  {
+    method: "POST",
+    path: "/api/meetings/:id/media/tracks",
+    operationId: "addMediaTracks",
+    tag: "Realtime",
+    summary: "Publish local tracks, pull others' tracks",
+    description: `The SFU's \`tracks/new\` on the caller's session, 1 to 64 tracks. A remote track names its publisher by \`participantId\` (404 when that participant does not publish it, before the SFU is called); the answer names it the same way. Publishing announces \`media:tracks\` to everyone else. 404 without a session. ${SFU_NOTE}`,
+    auth: MEMBER,
+    body: MediaTracksBody,
+    success: { status: 200, description: "The SFU's answer, with participant ids.", schema: MediaTracksResponse },
+    errors: MEDIA_ERRORS,
+  },
+  {
+    method: "PUT",
+    path: "/api/meetings/:id/media/renegotiate",
+    operationId: "renegotiateMedia",
+    tag: "Realtime",
+    summary: "Answer the SFU's offer",
+    description: `The SFU's \`renegotiate\` on the caller's session, after an answer with \`requiresImmediateRenegotiation\`. ${SFU_NOTE}`,
+    auth: MEMBER,
+    body: MediaRenegotiateBody,
+    success: { status: 200, description: "The SFU's answer.", schema: MediaRenegotiateResponse },
+    errors: MEDIA_ERRORS,
+  },
+  {
+    method: "PUT",
+    path: "/api/meetings/:id/media/tracks/close",
+    operationId: "closeMediaTracks",
+    tag: "Realtime",
+    summary: "Close tracks of the caller's session",
+    description: `The SFU's \`tracks/close\` (\`force: true\` without a \`sessionDescription\`). Closing published tracks announces \`media:tracks\`. ${SFU_NOTE}`,
+    auth: MEMBER,
+    body: MediaCloseBody,
+    success: { status: 200, description: "The SFU's answer.", schema: MediaCloseResponse },
+    errors: MEDIA_ERRORS,
   },
   {
     method: "GET",

@@ -72,7 +72,7 @@ export async function join(meetingId: string, hostToken: string, displayName = "
   const token = await mintJoinToken(meetingId, hostToken);
   const res = await api("POST", "/api/meetings/join", { body: { token, displayName } });
   expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return res.body as { meeting: any; participant: any; sessionToken: string; wsUrl: string };
+  return res.body as { meeting: any; participant: any; sessionToken: string; wsUrl: string; media: any };
 }
 
 /** A meeting with its host and `names.length` joined participants. */

@@ -25,7 +25,9 @@ export interface SfuCall {
 export type SfuBehaviour =
   | { kind: "refuse"; status?: number; errorCode: string; errorDescription: string }
   | { kind: "fail"; status?: number }
-  | { kind: "hang" };
+  | { kind: "hang" }
+  /** Answers normally, after `ms`. */
+  | { kind: "delay"; ms: number };
 
 interface FakeTrack {
   mid: string;
@@ -59,12 +61,16 @@ export function stubSfu() {
     if (operation === "sessions/new") {
       const id = hex(16);
       sessions.set(id, []);
-      return Response.json({ sessionId: id, ...(body?.sessionDescription ? { sessionDescription: ANSWER } : {}) }, {
-        status: 201,
-      });
+      return Response.json(
+        { sessionId: id, ...(body?.sessionDescription ? { sessionDescription: ANSWER } : {}) },
+        {
+          status: 201,
+        },
+      );
     }
     const tracks = sessions.get(sessionId ?? "");
-    if (!tracks) return Response.json({ errorCode: "session_not_found", errorDescription: "no such session" }, { status: 404 });
+    if (!tracks)
+      return Response.json({ errorCode: "session_not_found", errorDescription: "no such session" }, { status: 404 });
     if (operation === "tracks/new") {
       let pulls = false;
       const results = (body.tracks as any[]).map((track) => {
@@ -90,7 +96,8 @@ export function stubSfu() {
     if (operation === "renegotiate") return Response.json({});
     const results = (body.tracks as { mid: string }[]).map(({ mid }) => {
       const index = tracks.findIndex((t) => t.mid === mid);
-      if (index < 0) return { mid, errorCode: "close_track_error", errorDescription: "Track doesn't exist or was already closed" };
+      if (index < 0)
+        return { mid, errorCode: "close_track_error", errorDescription: "Track doesn't exist or was already closed" };
       tracks.splice(index, 1);
       return { mid };
     });
@@ -117,6 +124,7 @@ export function stubSfu() {
       const signal = init?.signal;
       return new Promise<Response>((_, reject) => signal?.addEventListener("abort", () => reject(signal.reason)));
     }
+    if (behaviour?.kind === "delay") await new Promise((resolve) => setTimeout(resolve, behaviour.ms));
     if (behaviour?.kind === "fail") return new Response("upstream trouble", { status: behaviour.status ?? 500 });
     if (behaviour?.kind === "refuse") {
       const { errorCode, errorDescription } = behaviour;
@@ -140,3 +148,20 @@ export function stubSfu() {
 }
 
 export type SfuStub = ReturnType<typeof stubSfu>;
+
+/** Everything logged from now on (the worker's and the meeting objects' lines), as one string. */
+export function captureLogs(): () => string {
+  const spies = (["log", "info", "warn", "error", "debug"] as const).map((level) => vi.spyOn(console, level));
+  return () => spies.flatMap((spy) => spy.mock.calls.map((args) => args.map(String).join(" "))).join("\n");
+}
+
+/** Resolves once `ready()` holds, polling: for what the meeting object sends the SFU in the background. */
+export async function eventually<T>(ready: () => T | undefined | false, timeoutMs = 3000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = ready();
+    if (value) return value;
+    if (Date.now() > until) throw new Error("timed out waiting for the SFU call");
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}

@@ -64,7 +64,13 @@ describe("malformed server frames", () => {
 
 /** One valid event of each type (checked against the zod schema below). */
 const SAMPLES = [
-  joinedEvent([chatMessage(1)]),
+  {
+    type: "meeting:joined",
+    data: {
+      ...joinedEvent([chatMessage(1)]).data,
+      media: { mode: "sfu", tracks: { bob: [{ trackName: "cam", kind: "video", screen: true }] } },
+    },
+  },
   { type: "meeting:participant-joined", data: { participant: participant("bob") } },
   { type: "meeting:participant-left", data: { participantId: "bob", reason: "kicked" } },
   { type: "meeting:datetime:changed", data: { meeting: meeting(), updatedBy: "ada" } },
@@ -81,6 +87,10 @@ const SAMPLES = [
       from: "bob",
       candidate: { candidate: "candidate:1", sdpMid: "0", sdpMLineIndex: 0, usernameFragment: null },
     },
+  },
+  {
+    type: "media:tracks",
+    data: { participantId: "bob", tracks: [{ trackName: "screen", kind: "video", screen: true }] },
   },
 ] as const;
 
