@@ -16,6 +16,7 @@ import { inboundAudioLevels } from "./audio-levels.js";
 import type { MeetingConnection } from "./connection.js";
 import { Emitter } from "./emitter.js";
 import { MeetTimeError } from "./errors.js";
+import { LocalDevices } from "./local-devices.js";
 import type { MediaTracksInput, PublishedTrackData } from "./types.js";
 
 export interface SfuCallOptions {
@@ -86,10 +87,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
   readonly #unsubscribe: Array<() => void> = [];
   #pc: RTCPeerConnection | null = null;
   #iceServers: RTCIceServer[] = [];
-  #audioTrack: MediaStreamTrack | null = null;
-  #cameraTrack: MediaStreamTrack | null = null;
-  #screenTrack: MediaStreamTrack | null = null;
-  #localStream: MediaStream | null = null;
+  readonly #devices: LocalDevices;
   #started = false;
   /** What this participant publishes on the current session, by kind. */
   readonly #sent = new Map<"audio" | "video", Sent>();
@@ -112,20 +110,21 @@ export class SfuCall extends Emitter<SfuCallEvents> {
   ) {
     super();
     this.#videoFrom = options.videoFrom ? new Set(options.videoFrom) : null;
+    this.#devices = new LocalDevices(connection, (stream) => this.emit("local-stream", stream));
   }
 
   /** What this participant sends; null before `start()` or without media. */
   get localStream(): MediaStream | null {
-    return this.#localStream;
+    return this.#devices.stream;
   }
   get screenSharing(): boolean {
-    return this.#screenTrack !== null;
+    return this.#devices.screen !== null;
   }
   get audioEnabled(): boolean {
-    return this.#audioTrack?.enabled ?? false;
+    return this.#devices.audio?.enabled ?? false;
   }
   get videoEnabled(): boolean {
-    return this.#cameraTrack?.enabled ?? false;
+    return this.#devices.camera?.enabled ?? false;
   }
   /** Remote streams by participant id. */
   get remoteStreams(): ReadonlyMap<string, MediaStream> {
@@ -148,16 +147,8 @@ export class SfuCall extends Emitter<SfuCallEvents> {
   async start(media: MediaStreamConstraints = this.options.media ?? { audio: true, video: true }): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    if (media.audio || media.video) {
-      try {
-        const stream = await navigator.mediaDevices.getUserMedia(media);
-        this.#audioTrack = stream.getAudioTracks()[0] ?? null;
-        this.#cameraTrack = stream.getVideoTracks()[0] ?? null;
-      } catch (error) {
-        this.emit("error", { error });
-      }
-    }
-    this.#updateLocalStream();
+    await this.#devices.open(media).catch((error) => this.emit("error", { error }));
+    this.#devices.updateStream();
     const joined = await this.connection.ready;
     if (!this.#started) return; // stopped meanwhile
     if (joined.media.mode !== "sfu") {
@@ -183,7 +174,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
       if (this.#sessionUp && this.#missingTracks().length > 0) this.#scheduleSync();
     }, STALL_CHECK_MS);
     await this.#enqueue(() => this.#openSession());
-    await this.#publishState({ screen: false });
+    await this.#devices.publishState({ screen: false });
   }
 
   /** Hangs up: withdraws what this participant publishes, closes the connection, stops the devices. */
@@ -201,9 +192,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
         .catch(() => {});
     }
     this.#closeSession();
-    for (const track of [this.#audioTrack, this.#cameraTrack, this.#screenTrack]) track?.stop();
-    this.#audioTrack = this.#cameraTrack = this.#screenTrack = null;
-    this.#updateLocalStream();
+    this.#devices.stop();
   }
 
   /**
@@ -225,14 +214,12 @@ export class SfuCall extends Emitter<SfuCallEvents> {
 
   /** Mutes or unmutes the microphone, and tells everyone (`participant:update { audio }`). */
   async setAudioEnabled(enabled: boolean): Promise<void> {
-    if (this.#audioTrack) this.#audioTrack.enabled = enabled;
-    await this.#publishState({});
+    await this.#devices.setAudioEnabled(enabled);
   }
 
   /** Turns the camera off or on, and tells everyone (`participant:update { video }`). */
   async setVideoEnabled(enabled: boolean): Promise<void> {
-    if (this.#cameraTrack) this.#cameraTrack.enabled = enabled;
-    await this.#publishState({});
+    await this.#devices.setVideoEnabled(enabled);
   }
 
   async setHandRaised(handRaised: boolean): Promise<void> {
@@ -241,23 +228,15 @@ export class SfuCall extends Emitter<SfuCallEvents> {
 
   /** Sends the screen instead of the camera (`replaceTrack` on the published video: no renegotiation). */
   async startScreenShare(): Promise<void> {
-    if (this.#screenTrack) return;
-    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
-    const track = stream.getVideoTracks()[0];
-    if (!track) return;
-    this.#screenTrack = track;
-    // The browser's own "stop sharing" button ends the track.
-    track.addEventListener("ended", () => void this.stopScreenShare());
+    if (!(await this.#devices.startScreen(() => void this.stopScreenShare()))) return;
     await this.#replaceVideo();
-    await this.#publishState({ screen: true });
+    await this.#devices.publishState({ screen: true });
   }
 
   async stopScreenShare(): Promise<void> {
-    if (!this.#screenTrack) return;
-    this.#screenTrack.stop();
-    this.#screenTrack = null;
+    if (!this.#devices.stopScreen()) return;
     await this.#replaceVideo();
-    await this.#publishState({ screen: false });
+    await this.#devices.publishState({ screen: false });
   }
 
   /**
@@ -356,7 +335,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
       if (state === "failed") this.#scheduleRestart();
     };
     await this.#client().openMediaSession(this.connection.meetingId, this.connection.token);
-    const tracks = [this.#audioTrack, this.#videoTrack()].filter((t): t is MediaStreamTrack => t !== null);
+    const tracks = [this.#devices.audio, this.#devices.video].filter((t): t is MediaStreamTrack => t !== null);
     if (tracks.length > 0) {
       await this.#publish(pc, tracks);
       // Pulling renegotiates; doing it while the first handshake runs is what makes it hang.
@@ -395,7 +374,7 @@ export class SfuCall extends Emitter<SfuCallEvents> {
         mid: transceiver.mid ?? "",
         trackName: `${kind}-${tag}`,
         kind,
-        ...(kind === "video" && this.#screenTrack ? { screen: true } : {}),
+        ...(kind === "video" && this.#devices.screen ? { screen: true } : {}),
       })),
     });
     if (answer.sessionDescription) await pc.setRemoteDescription(answer.sessionDescription);
@@ -587,32 +566,12 @@ export class SfuCall extends Emitter<SfuCallEvents> {
     return this.connection.client;
   }
 
-  #videoTrack(): MediaStreamTrack | null {
-    return this.#screenTrack ?? this.#cameraTrack;
-  }
-
   async #replaceVideo(): Promise<void> {
-    this.#updateLocalStream();
     const sent = this.#sent.get("video");
-    const track = this.#videoTrack();
+    const track = this.#devices.video;
     if (sent) await sent.transceiver.sender.replaceTrack(track);
     // Nothing published as video yet (no camera): a new session publishes the screen.
     else if (track && this.#pc) this.#scheduleRestart();
-  }
-
-  #updateLocalStream(): void {
-    const tracks = [this.#audioTrack, this.#videoTrack()].filter((t): t is MediaStreamTrack => t !== null);
-    this.#localStream = tracks.length > 0 ? new MediaStream(tracks) : null;
-    this.emit("local-stream", this.#localStream);
-  }
-
-  /** Mirrors the media state to `participant:update` (a change-less update is acknowledged and not broadcast). */
-  async #publishState(extra: { screen?: boolean }): Promise<void> {
-    await this.connection.updateState({
-      audio: this.#audioTrack?.enabled ?? false,
-      video: (this.#cameraTrack?.enabled ?? false) || this.#screenTrack !== null,
-      ...extra,
-    });
   }
 }
 
