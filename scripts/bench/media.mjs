@@ -200,15 +200,14 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
 }
 
-const [meshServer, sfuServer] = await Promise.all([
-  startWranglerDev({ httpPorts: [8700, 8749], inspectorPorts: [9300, 9349], vars: SERVER_VARS }),
-  startSfuMeetingServer({
-    httpPorts: [8750, 8799],
-    inspectorPorts: [9350, 9399],
-    sfuPorts: [8450, 8499],
-    vars: SERVER_VARS,
-  }),
-]);
+// One after the other: each wrangler runs the asset build into the same dist/ at start.
+const meshServer = await startWranglerDev({ httpPorts: [8700, 8749], inspectorPorts: [9300, 9349], vars: SERVER_VARS });
+const sfuServer = await startSfuMeetingServer({
+  httpPorts: [8750, 8799],
+  inspectorPorts: [9350, 9399],
+  sfuPorts: [8450, 8499],
+  vars: SERVER_VARS,
+});
 const browser = await launchChromium(CHROMIUM_LOOPBACK_FLAGS);
 /** @type {Map<string, { first: number[], all: number[], uploadKbps: number[] }>} */
 const results = new Map();
