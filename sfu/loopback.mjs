@@ -6,7 +6,7 @@
  * that refuses any datagram addressed elsewhere (werift answers some STUN
  * requests, such as ICE role conflicts, before its own filters run).
  */
-import { useOPUS, useVP8 } from "werift";
+import { useOPUS, usePLI, useREMB, useVP8 } from "werift";
 
 export const LOOPBACK_ADDRESS = "127.0.0.1";
 
@@ -37,7 +37,9 @@ export function loopbackPeerConfig({ iceLite = true } = {}) {
     iceFilterCandidatePair: (pair) => isLoopbackAddress(pair.remoteCandidate.host),
     iceFilterStunResponse: (_message, address) => isLoopbackAddress(address[0]),
     bundlePolicy: "max-bundle",
-    codecs: { audio: [useOPUS()], video: [useVP8()] },
+    // No `nack`: this SFU keeps no packets to send again, so a NACK would go unanswered and the
+    // receiver would wait seconds before asking for a keyframe; without it, a loss brings a PLI at once.
+    codecs: { audio: [useOPUS()], video: [useVP8({ rtcpFeedback: [usePLI(), useREMB()] })] },
   };
 }
 

@@ -176,7 +176,9 @@ export async function startLocalSfu({
         body: { errorCode: refusal.errorCode, errorDescription: refusal.errorDescription },
       };
     }
-    response.writeHead(answer.status, { "content-type": "application/json" });
+    // No keep-alive: a client that reuses a socket just as Node closes it (5 s idle) gets a reset,
+    // which the worker reports as the SFU unreachable (503). A loopback connection per call is cheap.
+    response.writeHead(answer.status, { "content-type": "application/json", connection: "close" });
     response.end(JSON.stringify(answer.body));
   });
 

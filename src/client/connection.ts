@@ -29,6 +29,7 @@ import type {
   IceServer,
   IceServersInfo,
   LobbyEntryData,
+  MediaData,
   MeetingData,
   ParticipantData,
   ParticipantStateData,
@@ -156,6 +157,13 @@ export class MeetingConnection extends Emitter<ConnectionEvents> {
    */
   get lobby(): readonly LobbyEntryData[] {
     return this.#views.lobby;
+  }
+  /**
+   * The meeting's media (contract 1.2): `mode`, and for `sfu` each
+   * participant's published tracks, kept from `meeting:joined` and `media:tracks`.
+   */
+  get media(): MediaData | undefined {
+    return this.#views.media;
   }
   /** The highest chat `seq` seen (what a reconnect resumes from). */
   get lastSeq(): number | undefined {

@@ -12,6 +12,8 @@
  *   `revokeLink`; `mt.join` waits in the lobby for a lobby link (`onWaiting`,
  *   resumable with `mt.waitInLobby(ticket)`); hosts see `conn.lobby` and answer
  *   with `conn.admit`/`conn.deny`.
+ * - `SfuCall`: a call through the SFU (contract 1.2 `sfu` meetings), same surface;
+ *   `createCall(conn)` returns the one the meeting's `media.mode` needs.
  *
  * @example
  * import { MeetTime } from "meettime/client";
@@ -25,6 +27,8 @@
  * conn.on("state", (s) => s.state === "closed" && console.log("closed:", s.reason));
  * await conn.sendChat("hi");
  */
+
+export { type Call, type CallOptions, createCall, type SharedCallEvents, sharedEvents } from "./call.js";
 export {
   type CloseReason,
   type ConnectionEvents,
@@ -45,5 +49,6 @@ export {
   type MeshCallEvents,
   type MeshCallOptions,
 } from "./mesh-call.js";
+export { SfuCall, type SfuCallEvents, type SfuCallOptions } from "./sfu-call.js";
 export { type BackoffOptions, backoffDelay, renewalTime } from "./timing.js";
 export type * from "./types.js";

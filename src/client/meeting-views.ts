@@ -8,6 +8,7 @@
 import type {
   ChatMessageData,
   LobbyEntryData,
+  MediaData,
   MeetingData,
   ParticipantData,
   ServerEventData,
@@ -32,6 +33,7 @@ export class MeetingViews {
   #lobby: LobbyEntryData[] = [];
   #lastSeq: number | undefined;
   #joinedOnce = false;
+  #media: MediaData | undefined;
 
   /** `since`: the last chat `seq` already seen, so the join replays only later messages. */
   constructor(since?: number) {
@@ -59,6 +61,10 @@ export class MeetingViews {
   /** Who waits in the lobby, first knock first (hosts only; empty for everyone else). */
   get lobby(): readonly LobbyEntryData[] {
     return this.#lobby;
+  }
+
+  get media(): MediaData | undefined {
+    return this.#media;
   }
 
   apply(event: ServerEventData): ViewUpdate {
@@ -112,11 +118,17 @@ export class MeetingViews {
       case "lobby:left":
         this.#lobby = this.#lobby.filter((entry) => entry.requestId !== event.data.requestId);
         break;
+      case "media:tracks":
+        if (this.#media?.mode === "sfu") {
+          const { [event.data.participantId]: _previous, ...others } = this.#media.tracks ?? {};
+          const tracks =
+            event.data.tracks.length > 0 ? { ...others, [event.data.participantId]: event.data.tracks } : others;
+          this.#media = { mode: "sfu", tracks };
+        }
+        break;
       case "webrtc:offer":
       case "webrtc:answer":
       case "webrtc:ice-candidate":
-      // Media tracks are the call's business (SfuCall), not the views'.
-      case "media:tracks":
       // A waiting guest's lobby socket (lobby-wait.ts) gets these; a meeting connection never does.
       case "lobby:waiting":
       case "lobby:admitted":
@@ -136,6 +148,7 @@ export class MeetingViews {
     this.#self = data.self;
     // Each join brings the whole lobby: knocks and leaves missed while away are in it.
     this.#lobby = [...(data.lobby ?? [])];
+    this.#media = data.media;
     this.#joinedOnce = true;
     this.#chat.push(...fresh);
     this.#lastSeq = fresh.at(-1)?.seq ?? since ?? 0;

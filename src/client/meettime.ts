@@ -20,6 +20,14 @@ import type {
   JoinResult,
   JoinWaitingResult,
   ListLinksResult,
+  MediaCloseInput,
+  MediaCloseResult,
+  MediaRenegotiateInput,
+  MediaRenegotiateResult,
+  MediaSessionInput,
+  MediaSessionResult,
+  MediaTracksInput,
+  MediaTracksResult,
   MeetingResult,
   MintInvitesInput,
   MintInvitesResult,
@@ -212,6 +220,29 @@ export class MeetTime {
   /** `POST /api/meetings/:id/leave`: a guest's session token is revoked; the host only disconnects. */
   leave(meetingId: string, token: string): Promise<ParticipantIdResult> {
     return this.request("POST", this.#path(meetingId, "/leave"), { token });
+  }
+
+  /**
+   * `POST /api/meetings/:id/media/session` (contract 1.2, `sfu` meetings): this
+   * participant's SFU session (a second one replaces the first). `SfuCall` drives these four.
+   */
+  openMediaSession(meetingId: string, token: string, body: MediaSessionInput = {}): Promise<MediaSessionResult> {
+    return this.request("POST", this.#path(meetingId, "/media/session"), { token, body });
+  }
+
+  /** `POST /api/meetings/:id/media/tracks`: publish local tracks (with an offer) or pull others' by participant and name. */
+  addMediaTracks(meetingId: string, token: string, body: MediaTracksInput): Promise<MediaTracksResult> {
+    return this.request("POST", this.#path(meetingId, "/media/tracks"), { token, body });
+  }
+
+  /** `PUT /api/meetings/:id/media/renegotiate`: the answer to the SFU's offer. */
+  renegotiateMedia(meetingId: string, token: string, body: MediaRenegotiateInput): Promise<MediaRenegotiateResult> {
+    return this.request("PUT", this.#path(meetingId, "/media/renegotiate"), { token, body });
+  }
+
+  /** `PUT /api/meetings/:id/media/tracks/close`: stop publishing or pulling tracks, by mid. */
+  closeMediaTracks(meetingId: string, token: string, body: MediaCloseInput): Promise<MediaCloseResult> {
+    return this.request("PUT", this.#path(meetingId, "/media/tracks/close"), { token, body });
   }
 
   /**

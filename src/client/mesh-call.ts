@@ -7,8 +7,11 @@
  * stream to every peer, so it is capped (`maxPeers`, 6 by default); beyond
  * it the `capacity` event says who is left out.
  */
+
+import { inboundAudioLevels } from "./audio-levels.js";
 import type { MeetingConnection } from "./connection.js";
 import { Emitter } from "./emitter.js";
+import { LocalDevices } from "./local-devices.js";
 import { type LocalMedia, PeerLink } from "./peer-link.js";
 
 export interface MeshCallOptions {
@@ -64,10 +67,7 @@ export class MeshCall extends Emitter<MeshCallEvents> {
   readonly #peers = new Map<string, PeerLink>();
   readonly #unsubscribe: Array<() => void> = [];
   #iceServers: RTCIceServer[] = [];
-  #audioTrack: MediaStreamTrack | null = null;
-  #cameraTrack: MediaStreamTrack | null = null;
-  #screenTrack: MediaStreamTrack | null = null;
-  #localStream: MediaStream | null = null;
+  readonly #devices: LocalDevices;
   #capacity: CallCapacity | undefined;
   #started = false;
   /** Media and ICE servers are in hand: peers may be created. */
@@ -81,24 +81,25 @@ export class MeshCall extends Emitter<MeshCallEvents> {
   ) {
     super();
     this.maxPeers = options.maxPeers ?? DEFAULT_MAX_PEERS;
+    this.#devices = new LocalDevices(connection, (stream) => this.emit("local-stream", stream));
     this.#listenForSignals();
   }
 
   /** What this participant sends; null before `start()` or without media. */
   get localStream(): MediaStream | null {
-    return this.#localStream;
+    return this.#devices.stream;
   }
   get capacity(): CallCapacity | undefined {
     return this.#capacity;
   }
   get screenSharing(): boolean {
-    return this.#screenTrack !== null;
+    return this.#devices.screen !== null;
   }
   get audioEnabled(): boolean {
-    return this.#audioTrack?.enabled ?? false;
+    return this.#devices.audio?.enabled ?? false;
   }
   get videoEnabled(): boolean {
-    return this.#cameraTrack?.enabled ?? false;
+    return this.#devices.camera?.enabled ?? false;
   }
   /** Remote streams by participant id. */
   get remoteStreams(): ReadonlyMap<string, MediaStream> {
@@ -121,16 +122,8 @@ export class MeshCall extends Emitter<MeshCallEvents> {
   async start(media: MediaStreamConstraints = this.options.media ?? { audio: true, video: true }): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    if (media.audio || media.video) {
-      try {
-        const stream = await navigator.mediaDevices.getUserMedia(media);
-        this.#audioTrack = stream.getAudioTracks()[0] ?? null;
-        this.#cameraTrack = stream.getVideoTracks()[0] ?? null;
-      } catch (error) {
-        this.emit("error", { error });
-      }
-    }
-    this.#updateLocalStream();
+    await this.#devices.open(media).catch((error) => this.emit("error", { error }));
+    this.#devices.updateStream();
     await this.connection.ready;
     this.#iceServers =
       this.options.iceServers ??
@@ -162,7 +155,7 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     this.#ready = true;
     this.#sync();
     for (const signal of this.#earlySignals.splice(0)) signal();
-    await this.#publishState({ screen: false });
+    await this.#devices.publishState({ screen: false });
   }
 
   /**
@@ -196,21 +189,17 @@ export class MeshCall extends Emitter<MeshCallEvents> {
     this.#earlySignals.length = 0;
     for (const off of this.#unsubscribe.splice(0)) off();
     for (const id of [...this.#peers.keys()]) this.#closePeer(id);
-    for (const track of [this.#audioTrack, this.#cameraTrack, this.#screenTrack]) track?.stop();
-    this.#audioTrack = this.#cameraTrack = this.#screenTrack = null;
-    this.#updateLocalStream();
+    this.#devices.stop();
   }
 
   /** Mutes or unmutes the microphone, and tells everyone (`participant:update { audio }`). */
   async setAudioEnabled(enabled: boolean): Promise<void> {
-    if (this.#audioTrack) this.#audioTrack.enabled = enabled;
-    await this.#publishState({});
+    await this.#devices.setAudioEnabled(enabled);
   }
 
   /** Turns the camera off or on, and tells everyone (`participant:update { video }`). */
   async setVideoEnabled(enabled: boolean): Promise<void> {
-    if (this.#cameraTrack) this.#cameraTrack.enabled = enabled;
-    await this.#publishState({});
+    await this.#devices.setVideoEnabled(enabled);
   }
 
   async setHandRaised(handRaised: boolean): Promise<void> {
@@ -219,23 +208,35 @@ export class MeshCall extends Emitter<MeshCallEvents> {
 
   /** Sends the screen instead of the camera (`getDisplayMedia`, `replaceTrack`: no renegotiation). */
   async startScreenShare(): Promise<void> {
-    if (this.#screenTrack) return;
-    const stream = await navigator.mediaDevices.getDisplayMedia({ video: true });
-    const track = stream.getVideoTracks()[0];
-    if (!track) return;
-    this.#screenTrack = track;
-    // The browser's own "stop sharing" button ends the track.
-    track.addEventListener("ended", () => void this.stopScreenShare());
+    if (!(await this.#devices.startScreen(() => void this.stopScreenShare()))) return;
     await this.#replaceVideo();
-    await this.#publishState({ screen: true });
+    await this.#devices.publishState({ screen: true });
   }
 
   async stopScreenShare(): Promise<void> {
-    if (!this.#screenTrack) return;
-    this.#screenTrack.stop();
-    this.#screenTrack = null;
+    if (!this.#devices.stopScreen()) return;
     await this.#replaceVideo();
-    await this.#publishState({ screen: false });
+    await this.#devices.publishState({ screen: false });
+  }
+
+  /**
+   * How loud each peer is right now (0..1, from the decoded audio:
+   * `getStats()` `audioLevel`), this participant's own microphone included.
+   */
+  async audioLevels(): Promise<Map<string, number>> {
+    const levels = new Map<string, number>();
+    const selfId = this.connection.self?.id;
+    await Promise.all(
+      [...this.#peers].map(async ([id, peer]) => {
+        const track = peer.pc.getReceivers().find((receiver) => receiver.track.kind === "audio")?.track;
+        const byTrack = new Map(track ? [[track.id, id]] : []);
+        for (const [who, level] of inboundAudioLevels(await peer.pc.getStats(), byTrack)) {
+          const key = who === "self" ? (selfId ?? who) : who;
+          levels.set(key, Math.max(levels.get(key) ?? 0, level));
+        }
+      }),
+    );
+    return levels;
   }
 
   // ------------------------------------------------------------ who is in the call
@@ -317,32 +318,12 @@ export class MeshCall extends Emitter<MeshCallEvents> {
 
   // ------------------------------------------------------------ local media
 
-  #videoTrack(): MediaStreamTrack | null {
-    return this.#screenTrack ?? this.#cameraTrack;
-  }
-
   #localMedia(): LocalMedia {
-    return { audio: this.#audioTrack, video: this.#videoTrack(), stream: this.#localStream };
+    return { audio: this.#devices.audio, video: this.#devices.video, stream: this.#devices.stream };
   }
 
   async #replaceVideo(): Promise<void> {
-    this.#updateLocalStream();
-    const track = this.#videoTrack();
+    const track = this.#devices.video;
     await Promise.all([...this.#peers.values()].map((peer) => peer.replaceVideo(track)));
-  }
-
-  #updateLocalStream(): void {
-    const tracks = [this.#audioTrack, this.#videoTrack()].filter((t): t is MediaStreamTrack => t !== null);
-    this.#localStream = tracks.length > 0 ? new MediaStream(tracks) : null;
-    this.emit("local-stream", this.#localStream);
-  }
-
-  /** Mirrors the media state to `participant:update` (a change-less update is acknowledged and not broadcast). */
-  async #publishState(extra: { screen?: boolean }): Promise<void> {
-    await this.connection.updateState({
-      audio: this.#audioTrack?.enabled ?? false,
-      video: (this.#cameraTrack?.enabled ?? false) || this.#screenTrack !== null,
-      ...extra,
-    });
   }
 }

@@ -17,12 +17,21 @@ import type {
   HostTokenResponse,
   IceServer as IceServerSchema,
   IceServersResponse,
+  JoinedMedia,
   JoinResponse,
   JoinWaitingResponse,
   Link,
   LinkResponse,
   LinksResponse,
   LobbyEntry,
+  MediaCloseBody,
+  MediaCloseResponse,
+  MediaRenegotiateBody,
+  MediaRenegotiateResponse,
+  MediaSessionBody,
+  MediaSessionResponse,
+  MediaTracksBody,
+  MediaTracksResponse,
   Meeting,
   MeetingResponse,
   MintLinkBody,
@@ -32,6 +41,7 @@ import type {
   Participant,
   ParticipantIdResponse,
   ParticipantState,
+  PublishedTrack,
   ServerEvent,
   SessionTokenResponse,
 } from "../protocol/schemas.js";
@@ -85,6 +95,19 @@ export type AdmitResult = z.output<typeof AdmitResponse>;
 export type DenyResult = z.output<typeof DenyResponse>;
 /** A lobby link's `202` answer to a join: the guest waits for a host. */
 export type JoinWaitingResult = z.output<typeof JoinWaitingResponse>;
+/** Contract 1.2: how a meeting's media flows (`mesh` or `sfu`) and, for `sfu`, who publishes which tracks. */
+export type MediaData = z.output<typeof JoinedMedia>;
+export type MediaMode = MediaData["mode"];
+/** A track a participant publishes through the SFU: `{ trackName, kind, screen? }`. */
+export type PublishedTrackData = z.output<typeof PublishedTrack>;
+export type MediaSessionInput = z.input<typeof MediaSessionBody>;
+export type MediaSessionResult = z.output<typeof MediaSessionResponse>;
+export type MediaTracksInput = z.input<typeof MediaTracksBody>;
+export type MediaTracksResult = z.output<typeof MediaTracksResponse>;
+export type MediaRenegotiateInput = z.input<typeof MediaRenegotiateBody>;
+export type MediaRenegotiateResult = z.output<typeof MediaRenegotiateResponse>;
+export type MediaCloseInput = z.input<typeof MediaCloseBody>;
+export type MediaCloseResult = z.output<typeof MediaCloseResponse>;
 
 /** Every event the server sends, keyed on `type`. */
 export type ServerEventData = z.output<typeof ServerEvent>;

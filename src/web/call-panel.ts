@@ -1,11 +1,16 @@
 /**
- * The call: a `MeshCall` over the meeting's connection, shown as the video
- * grid plus the microphone, camera, hand and screen-share buttons. The
- * mesh's cap (6 peers) is said in words: who is left out of the video, or
- * that this tab is.
+ * The call: `createCall` picks the meeting's media path (a `MeshCall` peer
+ * to peer, or an `SfuCall` through the SFU), shown as the video grid plus
+ * the microphone, camera, hand and screen-share buttons. The mesh's cap (6
+ * peers) is said in words: who is left out of the video, or that this tab
+ * is. Through the SFU everyone is in: the grid shows a page of at most 25
+ * people and only their video is pulled (audio from everyone); whoever
+ * speaks gets an outline.
  */
+import { type Call, createCall, sharedEvents } from "../client/call";
 import type { MeetingConnection } from "../client/connection";
-import { type CallCapacity, MeshCall } from "../client/mesh-call";
+import type { CallCapacity } from "../client/mesh-call";
+import { SfuCall } from "../client/sfu-call";
 import { h, personName, replaceChildren } from "./dom";
 import { describeError } from "./messages";
 import type { Seat } from "./seat";
@@ -33,6 +38,13 @@ const PEER_STATE_TEXT: Partial<Record<RTCPeerConnectionState, string>> = {
   disconnected: "connection interrupted…",
   failed: "connection failed, retrying…",
 };
+
+/** How often the speaking outline is brought up to date. */
+const SPEAKING_POLL_MS = 300;
+/** `audioLevel` (0..1) above which someone counts as speaking; fake and real microphones idle well below. */
+const SPEAKING_LEVEL = 0.05;
+/** An outline stays this long after the voice drops, so it does not flicker between words. */
+const SPEAKING_HOLD_MS = 800;
 
 /**
  * A toggle button whose label says what pressing it does next ("Mute
@@ -73,44 +85,65 @@ export function callPanel(
   options: CallOptions,
   showProblem: (text: string) => void,
 ): CallPanel {
-  const call = new MeshCall(conn, {
-    media: MEDIA,
-    ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers }),
-    ...(options.relayOnly ? { iceTransportPolicy: "relay" } : {}),
-  });
-  const grid = videoGrid(seat.participantId);
+  const selfId = seat.participantId;
+  /** Created once the join says which media path the meeting uses. */
+  let call: Call | undefined;
+  const grid = videoGrid(selfId, { onPage: () => arrange() });
   /** After stop() the call's last events (its local stream going away) must not bring tiles back. */
   let stopped = false;
+  let speakingTimer: ReturnType<typeof setInterval> | undefined;
   const capacityNotice = h("p", { class: "notice", role: "status" });
   const nameOf = (id: string) => conn.participants.find((p) => p.id === id)?.name ?? "Someone";
   const peerStates = new Map<string, RTCPeerConnectionState>();
+  /** The SFU connection's state, for every remote tile (through the SFU they share one connection). */
+  let sfuState: RTCPeerConnectionState | undefined;
   const streams = new Map<string, MediaStream>();
   const showPeer = (id: string) => {
     if (stopped) return;
-    const state = PEER_STATE_TEXT[peerStates.get(id) ?? "new"];
+    const state = PEER_STATE_TEXT[call instanceof SfuCall ? (sfuState ?? "connected") : (peerStates.get(id) ?? "new")];
     // The name is on the tile already (isolated), so the status and placeholder need not repeat it.
     grid.show(id, nameOf(id), streams.get(id) ?? null, "Connecting video…", state);
   };
 
+  /**
+   * Orders the grid (this tab, then everyone in the list who has media) and,
+   * through the SFU, pulls video only for the page on screen.
+   */
+  const arrange = () => {
+    if (stopped) return;
+    const publishing = conn.media?.tracks ?? {};
+    const tiles = new Set(grid.ids());
+    const others = conn.participants
+      .map((p) => p.id)
+      .filter((id) => id !== selfId && ((publishing[id]?.length ?? 0) > 0 || tiles.has(id)));
+    const page = grid.arrange([selfId, ...others]);
+    if (call instanceof SfuCall) call.setVideoFrom(page.filter((id) => id !== selfId));
+    return page;
+  };
+
+  const needCall = (): Call => {
+    if (!call) throw new Error("the call has not started yet");
+    return call;
+  };
   const failed = (what: string) => (error: unknown) => showProblem(`${what}: ${describeError(error)}`);
   const mic = toggle(
     ["Mute microphone", "Unmute microphone"],
-    (muted) => call.setAudioEnabled(!muted),
+    async (muted) => needCall().setAudioEnabled(!muted),
     failed("Could not change the microphone"),
   );
   const camera = toggle(
     ["Turn camera off", "Turn camera on"],
-    (off) => call.setVideoEnabled(!off),
+    async (off) => needCall().setVideoEnabled(!off),
     failed("Could not change the camera"),
   );
   const hand = toggle(
     ["Raise hand", "Lower hand"],
-    (raised) => call.setHandRaised(raised),
+    (raised) => conn.updateState({ handRaised: raised }),
     failed("Could not change your hand"),
   );
   const screen = toggle(
     ["Share screen", "Stop sharing"],
-    (sharing) => (sharing ? call.startScreenShare() : call.stopScreenShare()),
+    async (sharing) => (sharing ? needCall().startScreenShare() : needCall().stopScreenShare()),
     failed("Could not share the screen"),
   );
   if (!navigator.mediaDevices?.getDisplayMedia) screen.button.hidden = true;
@@ -123,34 +156,79 @@ export function callPanel(
     screen.button,
   );
 
-  call.on(
-    "local-stream",
-    (stream) => !stopped && grid.show(seat.participantId, seat.name, stream, "Your camera is off"),
-  );
-  call.on("stream", ({ participantId, stream }) => {
-    streams.set(participantId, stream);
-    showPeer(participantId);
-  });
-  call.on("connection-state", ({ participantId, state }) => {
-    peerStates.set(participantId, state);
-    showPeer(participantId);
-  });
-  call.on("peer-left", ({ participantId }) => {
-    streams.delete(participantId);
-    peerStates.delete(participantId);
-    grid.remove(participantId);
-  });
-  call.on("capacity", (capacity) => {
-    replaceChildren(capacityNotice, ...describeCapacity(capacity, nameOf));
-  });
-  call.on("error", ({ participantId, error }) => {
-    if (participantId) console.warn("meettime: call with", participantId, error);
-    else
-      showProblem(`Camera or microphone unavailable (${describeError(error)}). You can still listen, watch and chat.`);
-  });
+  /** Listens to whichever call the meeting needs: the shared events, then each path's own. */
+  const listen = (current: Call) => {
+    const events = sharedEvents(current);
+    events.on("local-stream", (stream) => !stopped && grid.show(selfId, seat.name, stream, "Your camera is off"));
+    events.on("stream", ({ participantId, stream }) => {
+      streams.set(participantId, stream);
+      showPeer(participantId);
+      arrange();
+    });
+    events.on("peer-left", ({ participantId }) => {
+      streams.delete(participantId);
+      peerStates.delete(participantId);
+      grid.remove(participantId);
+      arrange();
+    });
+    events.on("error", ({ participantId, error }) => {
+      if (participantId) console.warn("meettime: call with", participantId, error);
+      else if (!current.localStream)
+        showProblem(
+          `Camera or microphone unavailable (${describeError(error)}). You can still listen, watch and chat.`,
+        );
+      else console.warn("meettime: call", error);
+    });
+    if (current instanceof SfuCall) {
+      current.on("connection-state", ({ state }) => {
+        sfuState = state === "connected" ? undefined : state;
+        for (const id of streams.keys()) showPeer(id);
+      });
+    } else {
+      current.on("connection-state", ({ participantId, state }) => {
+        peerStates.set(participantId, state);
+        showPeer(participantId);
+      });
+      current.on("capacity", (capacity) => {
+        replaceChildren(capacityNotice, ...describeCapacity(capacity, nameOf));
+      });
+    }
+  };
+
+  /** Outlines whoever spoke in the last moment (from the call's audio levels). */
+  const watchSpeakers = (current: Call) => {
+    const lastLoud = new Map<string, number>();
+    speakingTimer = setInterval(async () => {
+      const levels = await current.audioLevels().catch(() => new Map<string, number>());
+      const now = Date.now();
+      for (const [id, level] of levels) if (level > SPEAKING_LEVEL) lastLoud.set(id, now);
+      for (const id of grid.ids()) grid.setSpeaking(id, now - (lastLoud.get(id) ?? 0) < SPEAKING_HOLD_MS);
+    }, SPEAKING_POLL_MS);
+  };
+
+  const begin = async () => {
+    await conn.ready;
+    if (stopped) return;
+    const firstPage = arrange() ?? [];
+    const current = await createCall(conn, {
+      media: MEDIA,
+      videoFrom: firstPage.filter((id) => id !== selfId),
+      ...(options.maxPeers === undefined ? {} : { maxPeers: options.maxPeers }),
+      ...(options.relayOnly ? { iceTransportPolicy: "relay" } : {}),
+    });
+    if (stopped) return;
+    call = current;
+    listen(current);
+    watchSpeakers(current);
+    for (const type of ["media:tracks", "meeting:participant-joined", "meeting:participant-left"] as const) {
+      conn.on(type, () => arrange());
+    }
+    await current.start();
+  };
+
   // The hand, like the media state, is shown from what the server confirms (another tab may have changed it).
   conn.on("participant:updated", ({ participantId, state }) => {
-    if (participantId !== seat.participantId) return;
+    if (participantId !== selfId) return;
     hand.set(state.handRaised);
     screen.set(state.screen);
   });
@@ -158,17 +236,18 @@ export function callPanel(
   return {
     element: h("section", { class: "call", "aria-label": "Call" }, capacityNotice, grid.element, controls),
     start() {
-      grid.show(seat.participantId, seat.name, null, "Starting your camera…");
+      grid.show(selfId, seat.name, null, "Starting your camera…");
       // After a reload the server still has this seat's raised hand.
       conn.ready.then(({ self }) => hand.set(self.state.handRaised)).catch(() => {});
-      call.start().catch((error) => {
+      begin().catch((error) => {
         // A connection closed before it joined says why in its own banner.
         if (conn.state !== "closed") showProblem(`The call could not start: ${describeError(error)}`);
       });
     },
     stop() {
       stopped = true;
-      call.stop();
+      clearInterval(speakingTimer);
+      call?.stop();
       for (const id of grid.ids()) grid.remove(id);
       controls.hidden = true;
       capacityNotice.textContent = "";

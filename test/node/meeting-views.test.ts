@@ -1,7 +1,8 @@
 /**
  * The SDK's live views (src/client/meeting-views.ts), which every app screen
  * reads: each chat message once and in order across a reconnect's replay,
- * and who keeps a seat when someone leaves.
+ * who keeps a seat when someone leaves, and who publishes which tracks
+ * through the SFU (what `SfuCall` pulls).
  */
 import { describe, expect, it } from "vitest";
 import { MeetingViews } from "../../src/client/meeting-views";
@@ -84,5 +85,35 @@ describe("MeetingViews", () => {
     });
     expect(views.apply({ type: "meeting:terminated", data: {} })).toEqual({ kind: "final", reason: "terminated" });
     expect(views.apply({ type: "session:replaced", data: {} })).toEqual({ kind: "final", reason: "replaced" });
+  });
+
+  it("keeps each participant's published tracks from the join and every media:tracks; an empty list removes them", () => {
+    const views = new MeetingViews();
+    const cam = { trackName: "video-1", kind: "video" as const };
+    const mic = { trackName: "audio-1", kind: "audio" as const };
+    views.apply({
+      type: "meeting:joined",
+      data: {
+        self: person("grace"),
+        meeting: meeting([person("ada", "host")]),
+        chat: [],
+        media: { mode: "sfu", tracks: { ada: [mic] } },
+      },
+    });
+    expect(views.media).toEqual({ mode: "sfu", tracks: { ada: [mic] } });
+    expect(views.apply({ type: "media:tracks", data: { participantId: "ada", tracks: [mic, cam] } })).toEqual({
+      kind: "event",
+    });
+    views.apply({ type: "media:tracks", data: { participantId: "linus", tracks: [cam] } });
+    expect(views.media?.tracks).toEqual({ ada: [mic, cam], linus: [cam] });
+    views.apply({ type: "media:tracks", data: { participantId: "ada", tracks: [] } });
+    expect(views.media?.tracks).toEqual({ linus: [cam] });
+  });
+
+  it("has no tracks to keep in a mesh meeting", () => {
+    const views = new MeetingViews();
+    views.apply(joined([]));
+    views.apply({ type: "media:tracks", data: { participantId: "ada", tracks: [{ trackName: "v", kind: "video" }] } });
+    expect(views.media).toEqual({ mode: "mesh" });
   });
 });
