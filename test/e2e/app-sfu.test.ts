@@ -94,12 +94,13 @@ async function seesAndHears(page: Page, ids: string[], timeout = WAIT_MS) {
       ),
     ids,
   );
+  // A tile replaced meanwhile (its person dropped and came back) keeps this waiting: it is checked again by the caller.
   await page.waitForFunction(
     ([wanted, before]) =>
       wanted.every(
         (id, i) =>
-          document.querySelector<HTMLVideoElement>(`.video-grid .tile[data-participant-id="${id}"] video`)!
-            .currentTime > before[i]!,
+          (document.querySelector<HTMLVideoElement>(`.video-grid .tile[data-participant-id="${id}"] video`)
+            ?.currentTime ?? -1) > before[i]!,
       ),
     [ids, times] as const,
     { timeout },
@@ -228,11 +229,34 @@ describe.skipIf(!browserAvailable)("the web app through the SFU", () => {
     // Grace reloads: her video comes back for everyone, and she sees them all again.
     const grace = guests[0]!;
     const graceId = ids[1]!;
+    // The video each page shows of Grace now: after her reload it must be a new one, not the old tile still up.
+    const videoTrackOf = (page: Page) =>
+      page.evaluate((id) => {
+        const video = document.querySelector<HTMLVideoElement>(`.video-grid .tile[data-participant-id="${id}"] video`);
+        return (video?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.id ?? null;
+      }, graceId);
+    const before = await Promise.all(stayers.map(videoTrackOf));
     await grace.reload();
     await grace.getByRole("heading", { name: TITLE, exact: true }).waitFor({ timeout: WAIT_MS });
     expect((await seatOf(grace)).participantId).toBe(graceId);
     const others = stayers.filter((page) => page !== grace);
-    await Promise.all(others.map((page) => seesAndHears(page, [graceId])));
+    await Promise.all(
+      others.map(async (page) => {
+        const old = before[stayers.indexOf(page)];
+        await page.waitForFunction(
+          ([id, oldTrack]) => {
+            const video = document.querySelector<HTMLVideoElement>(
+              `.video-grid .tile[data-participant-id="${id}"] video`,
+            );
+            const track = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
+            return track !== undefined && track.id !== oldTrack;
+          },
+          [graceId, old] as const,
+          { timeout: WAIT_MS },
+        );
+        await seesAndHears(page, [graceId]);
+      }),
+    );
     await seesAndHears(grace, [...ids.filter((id) => id !== graceId && id !== kenId), lateId]);
 
     expect(pageErrors).toEqual([]);
