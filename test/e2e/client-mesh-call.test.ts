@@ -10,11 +10,16 @@
  *
  * Needs Debian's chromium, like browser-call.test.ts.
  */
-import { build } from "esbuild";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { CallCapacity, MeetTime as MeetTimeClass, ParticipantData } from "../../src/client";
-import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "./helpers/chromium";
+import {
+  browserAvailable,
+  launchChromium,
+  sdkBundleForBrowser,
+  serveTestPages,
+  type TestPages,
+} from "./helpers/chromium";
 import { baseUrl } from "./helpers/client";
 import { inAnHour, sdk } from "./helpers/client-helpers";
 
@@ -83,15 +88,7 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
   let testPages: TestPages;
 
   beforeAll(async () => {
-    const bundle = await build({
-      entryPoints: [new URL("../../src/client/index.ts", import.meta.url).pathname],
-      bundle: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      write: false,
-    });
-    const sdkJs = bundle.outputFiles[0]!.text;
+    const sdkJs = await sdkBundleForBrowser();
     // Served from 127.0.0.1, a secure context, so getUserMedia is allowed; the page talks to the
     // server only over WebSocket (no CORS), with the ICE servers handed in.
     testPages = await serveTestPages({

@@ -10,12 +10,11 @@
  *
  * Needs Debian's chromium, like browser-call.test.ts.
  */
-import { build } from "esbuild";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SfuMeetingServer } from "../../scripts/lib/sfu-stack.mjs";
 import { MeetTime } from "../../src/client";
-import { browserAvailable, serveTestPages, type TestPages } from "./helpers/chromium";
+import { browserAvailable, sdkBundleForBrowser, serveTestPages, type TestPages } from "./helpers/chromium";
 import { inAnHour } from "./helpers/client-helpers";
 import { launchSfuChromium, startSfuTestServer, useSmallCamera } from "./helpers/sfu-meeting";
 
@@ -113,16 +112,8 @@ describe.skipIf(!browserAvailable)("SfuCall in Chromium through the local SFU", 
   let mt: MeetTime;
 
   beforeAll(async () => {
-    const bundle = await build({
-      entryPoints: [new URL("../../src/client/index.ts", import.meta.url).pathname],
-      bundle: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      write: false,
-    });
     testPages = await serveTestPages({
-      "/sdk.js": { type: "text/javascript", body: bundle.outputFiles[0]!.text },
+      "/sdk.js": { type: "text/javascript", body: await sdkBundleForBrowser() },
       "/": { type: "text/html", body: PAGE },
     });
     // The page calls the media routes from its own origin.

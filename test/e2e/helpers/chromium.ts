@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { build } from "esbuild";
 import { CHROMIUM_PATH as CHROMIUM, launchChromium } from "../../../scripts/lib/chromium.mjs";
 
 export const browserAvailable = existsSync(CHROMIUM);
@@ -14,6 +15,19 @@ if (!browserAvailable && process.env.MEETTIME_REQUIRE_BROWSER === "1") {
 }
 
 export { launchChromium };
+
+/** The SDK (`src/client`) bundled as one ES module, for a test page to import as `/sdk.js`. */
+export async function sdkBundleForBrowser(): Promise<string> {
+  const bundle = await build({
+    entryPoints: [new URL("../../../src/client/index.ts", import.meta.url).pathname],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: "es2022",
+    write: false,
+  });
+  return bundle.outputFiles[0]!.text;
+}
 
 /** A test page served from 127.0.0.1 (a secure context, so getUserMedia is allowed). */
 export interface TestPages {
