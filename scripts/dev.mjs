@@ -22,12 +22,12 @@ if (media !== "sfu" && media !== "mesh") {
   process.exit(2);
 }
 const sfu =
-  media === "sfu" ? await spawnLocalSfu({ port: Number(process.env.SFU_PORT ?? 8790), stdio: "inherit" }) : null;
+  media === "sfu"
+    ? await spawnLocalSfu({ port: Number(process.env.SFU_PORT ?? 8790), stdio: "inherit", peers: "machine" })
+    : null;
 if (sfu) {
   console.log("media: through the local SFU (MEETTIME_MEDIA=mesh npm run dev for peer to peer).");
-  console.log(
-    "browsers reach it on loopback only: start Chromium with --allow-loopback-in-peer-connection --disable-features=WebRtcHideLocalIpsWithMdns",
-  );
+  console.log("it answers browsers on this machine only: open the app's tabs here, in any browser.");
 } else console.log("media: peer to peer (mesh)");
 const sfuArgs = sfu ? Object.entries(sfu.vars).flatMap(([key, value]) => ["--var", `${key}:${value}`]) : [];
 

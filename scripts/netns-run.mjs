@@ -1,9 +1,18 @@
 #!/usr/bin/env node
 /**
- * Runs a command in a network namespace of its own with only loopback, so
- * test traffic (wrangler dev, browsers, coturn, media) cannot leave the
- * machine: `unshare -n` as root, `unshare -r -n` (a user namespace) for
- * anyone else where the kernel allows it, then `ip link set lo up`. Where
+ * Runs a command in a network namespace of its own, so test traffic
+ * (wrangler dev, browsers, coturn, media) cannot leave the machine:
+ * `unshare -n` as root, `unshare -r -n` (a user namespace) for anyone else
+ * where the kernel allows it, then `ip link set lo up`.
+ *
+ * The namespace also gets a LAN address, as a developer's machine has:
+ * 10.77.0.1 on one end of a veth pair whose other end is in the same
+ * namespace, so a datagram on it still reaches nothing outside. A browser
+ * started without WebRTC flags gathers its candidates there (it ignores
+ * loopback), which is how the tests see what a person's browser does. The
+ * command finds the address in MEETTIME_TEST_LAN_ADDRESS; CI requires it.
+ *
+ * Where
  * neither works (not Linux, no `unshare` or `ip`, namespaces refused) it
  * runs the command as it is and says so, except under CI (`CI=true`),
  * where the namespace is required and its absence fails the run.
@@ -21,6 +30,13 @@ if (command.length === 0) {
 
 const required = process.env.CI === "true" || process.env.CI === "1";
 const LOOPBACK_UP = "ip link set lo up";
+const LAN_ADDRESS = "10.77.0.1";
+// Either the address is up and exported, or the shell says why not (and, under CI, stops).
+const LAN_UP =
+  `{ ip link add mt-lan type veth peer name mt-lan-peer && ip addr add ${LAN_ADDRESS}/24 dev mt-lan` +
+  " && ip link set mt-lan up && ip link set mt-lan-peer up" +
+  ` && export MEETTIME_TEST_LAN_ADDRESS=${LAN_ADDRESS}; } ||` +
+  ` { echo "netns-run: no LAN address in the namespace (veth refused)" >&2; ${required ? "exit 1;" : "true;"} }`;
 
 /** The `unshare` arguments that make a loopback-only namespace here, or the reason there is none. */
 function namespaceArgs() {
@@ -46,9 +62,10 @@ function namespaceArgs() {
 const { flags, reason } = namespaceArgs();
 let child;
 if (flags) {
-  console.error(`netns-run: in a loopback-only network namespace (unshare ${flags.join(" ")}): ${command.join(" ")}`);
+  console.error(`netns-run: in a network namespace of its own (unshare ${flags.join(" ")}): ${command.join(" ")}`);
   // `exec "$@"`: the command replaces the shell, so its exit status and signals are the command's own.
-  child = spawn("unshare", [...flags, "sh", "-c", `${LOOPBACK_UP} && exec "$@"`, "netns-run", ...command], {
+  const setup = `${LOOPBACK_UP} && ${LAN_UP}`;
+  child = spawn("unshare", [...flags, "sh", "-c", `${setup} && exec "$@"`, "netns-run", ...command], {
     stdio: "inherit",
   });
 } else if (required) {

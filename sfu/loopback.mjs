@@ -1,11 +1,19 @@
 // @ts-check
 /**
- * Keeps the local SFU's media on 127.0.0.1: the werift configuration that
- * gathers and accepts loopback candidates only, the SDP filter that drops
- * every other candidate a browser offers, and a guard on the UDP sockets
- * that refuses any datagram addressed elsewhere (werift answers some STUN
- * requests, such as ICE role conflicts, before its own filters run).
+ * Keeps the local SFU's media on this machine: the werift configuration
+ * that gathers on 127.0.0.1 only and accepts only peers on this machine,
+ * the SDP filter that drops every other candidate a browser offers, and a
+ * guard on the UDP sockets that refuses any datagram addressed elsewhere
+ * (werift answers some STUN requests, such as ICE role conflicts, before
+ * its own filters run).
+ *
+ * "On this machine" is loopback or one of the machine's own interface
+ * addresses. A stock browser never offers 127.0.0.1: it sends its checks
+ * to the SFU's 127.0.0.1 from a socket on its own LAN address, and the
+ * kernel delivers the SFU's answer to that address through the loopback
+ * device, so the datagram never reaches a network.
  */
+import { networkInterfaces } from "node:os";
 import { useOPUS, usePLI, useREMB, useVP8 } from "werift";
 
 export const LOOPBACK_ADDRESS = "127.0.0.1";
@@ -19,14 +27,55 @@ export function isLoopbackAddress(address) {
   return typeof address === "string" && (address.startsWith("127.") || address === "::1");
 }
 
+/** This machine's own addresses, read again at most once a second when an address is not among them (a laptop changes networks). */
+let ownAddresses = new Set();
+let ownAddressesReadAt = Number.NEGATIVE_INFINITY;
+
 /**
- * The werift peer configuration for anything that must stay on loopback:
- * ICE lite (so werift never asks a public STUN server), host candidates on
- * 127.0.0.1 only, one bundled transport, VP8 and Opus.
- * @param {{ iceLite?: boolean }} [options] iceLite defaults to true (the SFU); test clients pass false.
+ * Whether `address` belongs to this machine: loopback, or an address of one
+ * of its interfaces (a datagram to it is delivered locally, never sent out).
+ * The local SFU answers such peers when started with `peers: "machine"`.
+ * @param {string | undefined} address
+ * @returns {boolean}
+ */
+export function isOnThisMachine(address) {
+  if (typeof address !== "string") return false;
+  if (isLoopbackAddress(address) || ownAddresses.has(address)) return true;
+  if (Date.now() - ownAddressesReadAt < 1000) return false;
+  ownAddressesReadAt = Date.now();
+  ownAddresses = new Set(
+    Object.values(networkInterfaces()).flatMap((entries) => (entries ?? []).map((entry) => entry.address)),
+  );
+  return ownAddresses.has(address);
+}
+
+/**
+ * Which peers the local SFU answers: `"loopback"` (127.0.0.1 only: a
+ * browser started with CHROMIUM_LOOPBACK_FLAGS, werift test clients) or
+ * `"machine"` (also a stock browser, from this machine's own addresses).
+ * @typedef {"loopback" | "machine"} PeerScope
+ */
+
+/**
+ * The address test for a scope.
+ * @param {PeerScope} scope
+ * @returns {(address: string | undefined) => boolean}
+ */
+export function peerAddressTest(scope) {
+  return scope === "machine" ? isOnThisMachine : isLoopbackAddress;
+}
+
+/**
+ * The werift peer configuration for anything that must stay on this
+ * machine: ICE lite (so werift never asks a public STUN server), host
+ * candidates on 127.0.0.1 only, pairs and STUN answers only with the peers
+ * `scope` allows, one bundled transport, VP8 and Opus.
+ * @param {{ iceLite?: boolean, scope?: PeerScope }} [options] iceLite defaults to true (the SFU);
+ *   test clients pass false. scope defaults to "loopback".
  * @returns {Partial<import("werift").PeerConfig>}
  */
-export function loopbackPeerConfig({ iceLite = true } = {}) {
+export function loopbackPeerConfig({ iceLite = true, scope = "loopback" } = {}) {
+  const allowsPeer = peerAddressTest(scope);
   return {
     iceLite,
     iceServers: [],
@@ -34,8 +83,8 @@ export function loopbackPeerConfig({ iceLite = true } = {}) {
     iceUseIpv6: false,
     iceAdditionalHostAddresses: [LOOPBACK_ADDRESS],
     iceInterfaceAddresses: { udp4: LOOPBACK_ADDRESS },
-    iceFilterCandidatePair: (pair) => isLoopbackAddress(pair.remoteCandidate.host),
-    iceFilterStunResponse: (_message, address) => isLoopbackAddress(address[0]),
+    iceFilterCandidatePair: (pair) => allowsPeer(pair.remoteCandidate.host),
+    iceFilterStunResponse: (_message, address) => allowsPeer(address[0]),
     bundlePolicy: "max-bundle",
     // No `nack`: this SFU keeps no packets to send again, so a NACK would go unanswered and the
     // receiver would wait seconds before asking for a keyframe; without it, a loss brings a PLI at once.
@@ -70,17 +119,19 @@ export function keepLoopbackCandidates(sdp) {
  */
 
 /**
- * Wraps `transport.send` so that a datagram for a non-loopback address is
- * dropped and reported instead of sent. Idempotent.
+ * Wraps `transport.send` so that a datagram for an address `scope` does not
+ * allow is dropped and reported instead of sent. Idempotent.
  * @param {DatagramTransport} transport
  * @param {(address: string) => void} onRefused
+ * @param {PeerScope} [scope]
  */
-export function guardTransport(transport, onRefused) {
+export function guardTransport(transport, onRefused, scope = "loopback") {
+  const allowsPeer = peerAddressTest(scope);
   if (GUARDED.has(transport)) return;
   GUARDED.add(transport);
   const send = transport.send;
   transport.send = async (data, address) => {
-    if (address && !isLoopbackAddress(address[0])) {
+    if (address && !allowsPeer(address[0])) {
       onRefused(address[0]);
       return;
     }
@@ -111,16 +162,17 @@ export function peerDatagramTransports(peer) {
  * after each local description).
  * @param {import("werift").RTCPeerConnection} peer
  * @param {(address: string) => void} onRefused
+ * @param {PeerScope} scope
  */
-export function guardPeerSends(peer, onRefused) {
-  for (const transport of peerDatagramTransports(peer)) guardTransport(transport, onRefused);
+export function guardPeerSends(peer, onRefused, scope) {
+  for (const transport of peerDatagramTransports(peer)) guardTransport(transport, onRefused, scope);
 }
 
 /**
- * Chromium flags for a browser client of the local SFU: offer a loopback
- * candidate, and real addresses rather than mDNS `.local` names (the SFU
- * drops every candidate that is not 127.0.0.1, so no `.local` name is left
- * to resolve off the machine).
+ * Chromium flags for a browser client of the local SFU on a machine whose
+ * only address is loopback (the tests' network namespace): offer a loopback
+ * candidate, and real addresses rather than mDNS `.local` names. A browser
+ * on a machine with a network address needs neither.
  */
 export const CHROMIUM_LOOPBACK_FLAGS = Object.freeze([
   "--allow-loopback-in-peer-connection",

@@ -51,7 +51,13 @@ const closeTracksSchema = z.object({
 });
 
 /**
- * @typedef {{ port?: number, appId?: string, appSecret?: string, sessionIdleTimeoutMs?: number }} LocalSfuOptions
+ * @typedef {{
+ *   port?: number,
+ *   appId?: string,
+ *   appSecret?: string,
+ *   sessionIdleTimeoutMs?: number,
+ *   peers?: import("./loopback.mjs").PeerScope,
+ * }} LocalSfuOptions
  * @typedef {{
  *   url: string,
  *   close: () => Promise<void>,
@@ -62,7 +68,7 @@ const closeTracksSchema = z.object({
 /**
  * Starts the local SFU on 127.0.0.1. `url` is the API base to use as
  * `SFU_API_BASE_URL` (it ends in `/v1`, like Cloudflare's); `refusedSends()`
- * lists the non-loopback addresses its sockets refused to send to.
+ * lists the addresses off this machine its sockets refused to send to.
  *
  * @example
  * const sfu = await startLocalSfu({ port: 0, appId: "app", appSecret: "secret" });
@@ -70,7 +76,8 @@ const closeTracksSchema = z.object({
  * await sfu.close();
  *
  * @param {LocalSfuOptions} [options] port 0 picks a free one; sessionIdleTimeoutMs [30 s]: a session
- *   whose client has been silent that long is closed (later calls on it are 404)
+ *   whose client has been silent that long is closed (later calls on it are 404); peers ["loopback"]:
+ *   "machine" also answers browsers on this machine's own addresses (a stock browser needs it)
  * @returns {Promise<LocalSfu>}
  */
 export async function startLocalSfu({
@@ -78,6 +85,7 @@ export async function startLocalSfu({
   appId = DEFAULT_SFU_APP_ID,
   appSecret = DEFAULT_SFU_APP_SECRET,
   sessionIdleTimeoutMs = DEFAULT_SESSION_IDLE_TIMEOUT_MS,
+  peers = "loopback",
 } = {}) {
   /** @type {Map<string, SfuSession>} */
   const sessions = new Map();
@@ -85,8 +93,9 @@ export async function startLocalSfu({
   /** @type {string[]} */
   const refused = [];
   const onRefusedSend = (/** @type {string} */ address) => {
-    // Chromium's checks from its LAN address get here once per retransmission: say it once.
-    if (!refused.includes(address)) console.warn(`local SFU: refused to send to non-loopback address ${address}`);
+    // A refused address would retry on every retransmission: say it once.
+    if (!refused.includes(address))
+      console.warn(`local SFU: refused to send to ${address}, which is not on this machine`);
     refused.push(address);
   };
 
@@ -99,7 +108,7 @@ export async function startLocalSfu({
   async function handle(method, route, readBody) {
     if (method === "POST" && route.length === 2 && route[0] === "sessions" && route[1] === "new") {
       const { sessionDescription } = parse(newSessionSchema, (await readBody()) ?? {});
-      const session = new SfuSession(randomBytes(16).toString("hex"), registry, onRefusedSend);
+      const session = new SfuSession(randomBytes(16).toString("hex"), registry, { scope: peers, onRefusedSend });
       try {
         const answer = sessionDescription && (await session.answer(sessionDescription));
         sessions.set(session.id, session);
@@ -261,10 +270,17 @@ async function readJson(request) {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const peers = process.env.SFU_PEERS ?? "machine";
+  if (peers !== "machine" && peers !== "loopback") {
+    console.error(`SFU_PEERS must be "machine" or "loopback", not "${peers}"`);
+    process.exit(2);
+  }
   const sfu = await startLocalSfu({
     port: Number(process.env.SFU_PORT ?? DEFAULT_SFU_PORT),
     appId: process.env.SFU_APP_ID ?? DEFAULT_SFU_APP_ID,
     appSecret: process.env.SFU_APP_SECRET ?? DEFAULT_SFU_APP_SECRET,
+    // By default a developer's stock browser, which reaches 127.0.0.1 from the machine's own address, is answered there.
+    peers,
   });
   console.log(`local SFU listening: SFU_API_BASE_URL=${sfu.url}`);
   for (const signal of /** @type {const} */ (["SIGINT", "SIGTERM"])) {

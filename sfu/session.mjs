@@ -85,13 +85,14 @@ export class SfuSession {
   /**
    * @param {string} id
    * @param {PublicationRegistry} registry
-   * @param {(address: string) => void} onRefusedSend
+   * @param {{ scope: import("./loopback.mjs").PeerScope, onRefusedSend: (address: string) => void }} network
+   *   which peers it answers, and who hears of a datagram refused
    */
-  constructor(id, registry, onRefusedSend) {
+  constructor(id, registry, network) {
     this.id = id;
     this.registry = registry;
-    this.onRefusedSend = onRefusedSend;
-    this.peer = new RTCPeerConnection(loopbackPeerConfig());
+    this.network = network;
+    this.peer = new RTCPeerConnection(loopbackPeerConfig({ scope: network.scope }));
     // No withdrawal on "failed": werift reports it for a connect attempt that a renegotiation
     // interrupted, then "connected". Tracks end by tracks/close (the worker's job) or close().
     this.peer.connectionStateChange.subscribe((state) => {
@@ -276,11 +277,11 @@ export class SfuSession {
   }
 
   /**
-   * The local description, once werift has gathered, with its (loopback) candidates.
+   * The local description, once werift has gathered, with its (127.0.0.1) candidates.
    * @returns {SessionDescription}
    */
   #localDescription() {
-    guardPeerSends(this.peer, this.onRefusedSend);
+    guardPeerSends(this.peer, this.network.onRefusedSend, this.network.scope);
     this.#listenForClient();
     const description = this.peer.localDescription;
     if (!description) throw new Error("no local description after setLocalDescription");

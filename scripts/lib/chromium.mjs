@@ -10,9 +10,11 @@ export const CHROMIUM_PATH = "/usr/bin/chromium";
 
 /**
  * @param {readonly string[]} [extraArgs] added to the flags
+ * @param {{ loopbackIce?: boolean }} [options] loopbackIce [true]: allow ICE over 127.0.0.1; false
+ *   leaves WebRTC as in a person's browser (then it needs a network address, as a LAN's)
  * @returns {Promise<import("playwright-core").Browser>}
  */
-export function launchChromium(extraArgs = []) {
+export function launchChromium(extraArgs = [], { loopbackIce = true } = {}) {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
@@ -22,8 +24,8 @@ export function launchChromium(extraArgs = []) {
       "--disable-background-networking",
       "--use-fake-ui-for-media-stream",
       "--use-fake-device-for-media-stream",
-      // ICE over 127.0.0.1: in the suite's loopback-only namespace (scripts/netns-run.mjs) there is no other address.
-      "--allow-loopback-in-peer-connection",
+      // ICE over 127.0.0.1: in a loopback-only namespace there is no other address.
+      ...(loopbackIce ? ["--allow-loopback-in-peer-connection"] : []),
       ...extraArgs,
     ],
   });

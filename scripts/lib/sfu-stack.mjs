@@ -24,7 +24,15 @@ const SFU_START_TIMEOUT_MS = 30_000;
 
 /**
  * Starts `node sfu/server.mjs` on `port` of 127.0.0.1 and resolves once it listens.
- * @param {{ port: number, appId?: string, appSecret?: string, stdio?: "pipe" | "inherit" }} options
+ * `peers: "machine"` lets it answer a stock browser, which reaches 127.0.0.1
+ * from the machine's own address (sfu/loopback.mjs).
+ * @param {{
+ *   port: number,
+ *   appId?: string,
+ *   appSecret?: string,
+ *   stdio?: "pipe" | "inherit",
+ *   peers?: import("../../sfu/loopback.mjs").PeerScope,
+ * }} options
  * @returns {Promise<LocalSfuProcess>}
  */
 export async function spawnLocalSfu({
@@ -32,12 +40,13 @@ export async function spawnLocalSfu({
   appId = LOCAL_SFU_APP_ID,
   appSecret = LOCAL_SFU_APP_SECRET,
   stdio = "pipe",
+  peers = "loopback",
 }) {
   const child = spawn(process.execPath, [join(ROOT, "sfu/server.mjs")], {
     cwd: ROOT,
     detached: true,
     stdio: ["ignore", "pipe", stdio],
-    env: { ...process.env, SFU_PORT: String(port), SFU_APP_ID: appId, SFU_APP_SECRET: appSecret },
+    env: { ...process.env, SFU_PORT: String(port), SFU_APP_ID: appId, SFU_APP_SECRET: appSecret, SFU_PEERS: peers },
   });
   let log = "";
   child.stdout?.on("data", (chunk) => {
@@ -66,7 +75,7 @@ export async function spawnLocalSfu({
   return {
     url,
     pid: child.pid ?? 0,
-    vars: { SFU_API_BASE_URL: url, SFU_APP_ID: appId, SFU_APP_SECRET: appSecret },
+    vars: { SFU_API_BASE_URL: url, SFU_APP_ID: appId, SFU_APP_SECRET: appSecret, SFU_PEERS: peers },
     output: () => log,
     stop,
   };
@@ -83,11 +92,17 @@ export async function spawnLocalSfu({
 
 /**
  * `wrangler dev` whose new meetings are `sfu`, with a local SFU of its own.
- * @param {{ httpPorts: readonly [number, number], inspectorPorts: readonly [number, number], sfuPorts: readonly [number, number], vars?: Record<string, string> }} options
+ * @param {{
+ *   httpPorts: readonly [number, number],
+ *   inspectorPorts: readonly [number, number],
+ *   sfuPorts: readonly [number, number],
+ *   vars?: Record<string, string>,
+ *   peers?: import("../../sfu/loopback.mjs").PeerScope,
+ * }} options
  * @returns {Promise<SfuMeetingServer>}
  */
-export async function startSfuMeetingServer({ httpPorts, inspectorPorts, sfuPorts, vars = {} }) {
-  const sfu = await spawnLocalSfu({ port: await freePort(sfuPorts) });
+export async function startSfuMeetingServer({ httpPorts, inspectorPorts, sfuPorts, vars = {}, peers }) {
+  const sfu = await spawnLocalSfu({ port: await freePort(sfuPorts), peers });
   try {
     const server = await startWranglerDev({ httpPorts, inspectorPorts, vars: { ...vars, ...sfu.vars } });
     return {

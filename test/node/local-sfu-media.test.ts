@@ -4,6 +4,7 @@
  * publisher asked for a keyframe, closing a track stops delivery, and no
  * datagram is addressed outside 127.0.0.1.
  */
+import { networkInterfaces } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { guardTransport, keepLoopbackCandidates } from "../../sfu/loopback.mjs";
@@ -170,6 +171,26 @@ describe("local SFU loopback guard", () => {
     await transport.send(Buffer.from("stun"), ["127.0.0.1", 3478]);
     expect(refused).toEqual(["192.0.2.7"]);
     expect(sent).toEqual(["127.0.0.1"]);
+  });
+
+  it("with peers: machine, lets a datagram for this machine's own address through and still refuses others", async () => {
+    const sent: string[] = [];
+    const refused: string[] = [];
+    const transport = {
+      send: async (_data: Buffer, address?: [string, number]) => {
+        sent.push(address?.[0] ?? "");
+      },
+    };
+    guardTransport(transport, (address) => refused.push(address), "machine");
+    // An address of this machine's own, as a stock browser's checks come from (the e2e namespace has 10.77.0.1).
+    const own = Object.values(networkInterfaces())
+      .flatMap((entries) => entries ?? [])
+      .find((entry) => entry.family === "IPv4" && !entry.internal)?.address;
+    await transport.send(Buffer.from("stun"), ["192.0.2.7", 3478]);
+    await transport.send(Buffer.from("stun"), ["127.0.0.1", 3478]);
+    if (own) await transport.send(Buffer.from("stun"), [own, 3478]);
+    expect(refused).toEqual(["192.0.2.7"]);
+    expect(sent).toEqual(own ? ["127.0.0.1", own] : ["127.0.0.1"]);
   });
 
   it("drops every non-loopback candidate from an SDP before werift sees it", () => {
