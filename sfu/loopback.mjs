@@ -61,7 +61,7 @@ export function isOnThisMachine(address) {
  * @param {PeerScope} scope
  * @returns {(address: string | undefined) => boolean}
  */
-export function peerAddressTest(scope) {
+function peerAddressTest(scope) {
   return scope === "machine" ? isOnThisMachine : isLoopbackAddress;
 }
 
@@ -170,7 +170,7 @@ export function guardPeerSends(peer, onRefused, scope) {
 
 /**
  * Chromium flags for a browser client of the local SFU on a machine whose
- * only address is loopback (the tests' network namespace): offer a loopback
+ * only address is loopback (a bare network namespace): offer a loopback
  * candidate, and real addresses rather than mDNS `.local` names. A browser
  * on a machine with a network address needs neither.
  */

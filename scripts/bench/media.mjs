@@ -14,29 +14,37 @@
  * - upload per browser: each page's `outbound-rtp` bytes over `--seconds`
  *   once everyone plays everyone (mesh: one copy per peer; SFU: one copy).
  *
- *   node scripts/bench/media.mjs [--rounds 3] [--sizes mesh:2,sfu:2,mesh:6,sfu:6,sfu:8,sfu:16] [--seconds 10]
+ * A size written `sfu:16:publishers` makes everyone but the timed person a
+ * publish-only stand-in (scripts/lib/sfu-page.mjs `publishOnlyInMeeting`):
+ * they publish camera and microphone through the worker and pull nothing,
+ * as if their receiving ran on their own machines. Then 16 people fit on
+ * two cores, and the last one, in the app, pulls all 15.
+ *
+ *   node scripts/bench/media.mjs [--rounds 3] [--sizes mesh:2,sfu:2,mesh:6,sfu:6,sfu:8,sfu:16:publishers] [--seconds 10]
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { CHROMIUM_LOOPBACK_FLAGS } from "../../sfu/loopback.mjs";
 import { launchChromium } from "../lib/chromium.mjs";
 import { startWranglerDev } from "../lib/dev-server.mjs";
+import { publishOnlyInMeeting } from "../lib/sfu-page.mjs";
 import { startSfuMeetingServer } from "../lib/sfu-stack.mjs";
 
 const { values } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
-    sizes: { type: "string", default: "mesh:2,sfu:2,mesh:6,sfu:6,sfu:8,sfu:16" },
+    sizes: { type: "string", default: "mesh:2,sfu:2,mesh:6,sfu:6,sfu:8,sfu:16:publishers" },
     seconds: { type: "string", default: "10" },
   },
 });
 const ROUNDS = Number(values.rounds);
 const WINDOW_SECONDS = Number(values.seconds);
-/** @type {{ variant: "mesh" | "sfu", people: number }[]} */
+/** @type {{ variant: "mesh" | "sfu", people: number, others: "app" | "publishers" }[]} */
 const CASES = values.sizes.split(",").map((entry) => {
-  const [variant, people] = entry.split(":");
+  const [variant, people, others = "app"] = entry.split(":");
   if (variant !== "mesh" && variant !== "sfu") throw new Error(`--sizes: ${entry}`);
-  return { variant, people: Number(people) };
+  if (others !== "app" && (others !== "publishers" || variant !== "sfu")) throw new Error(`--sizes: ${entry}`);
+  return { variant, people: Number(people), others };
 });
 const PLAY_TIMEOUT_MS = 180_000;
 
@@ -72,6 +80,12 @@ function pageSetup() {
       ...constraints,
       ...(constraints?.video ? { video: { width: 160, height: 120, frameRate: 10 } } : {}),
     });
+  // How many remote videos play (a decoded frame in a tile that is not the page's own).
+  page.remoteVideosPlaying = () =>
+    [...document.querySelectorAll(".video-grid .tile video")].filter(
+      (video) =>
+        !(/** @type {HTMLVideoElement} */ (video).muted) && /** @type {HTMLVideoElement} */ (video).videoWidth > 0,
+    ).length;
   // The click on "Join meeting", and each remote tile's first frame after it.
   page.firstFrameAt = {};
   document.addEventListener(
@@ -108,11 +122,13 @@ const uploadedBytes = (page) =>
 
 /**
  * One meeting of `people` on `baseUrl`: everyone joins through invite links; the last one is timed.
+ * `others: "publishers"`: everyone before the last publishes only, outside the app.
  * @param {import("playwright-core").Browser} browser
  * @param {string} baseUrl
  * @param {number} people
+ * @param {"app" | "publishers"} others
  */
-async function meeting(browser, baseUrl, people) {
+async function meeting(browser, baseUrl, people, others) {
   const created = await post(baseUrl, "/api/meetings", {
     title: "Bench",
     hostName: "Host",
@@ -134,14 +150,26 @@ async function meeting(browser, baseUrl, people) {
       contexts.push(context);
       await context.addInitScript(pageSetup);
       const page = await context.newPage();
+      if (others === "publishers" && i < people - 1) {
+        await page.goto(`${baseUrl}/app/`);
+        await page.evaluate(publishOnlyInMeeting, { invite: tokens[i].token, displayName: `P${i + 1}` });
+        debug(`P${i + 1} publishes`);
+        continue;
+      }
       await page.goto(`${baseUrl}/app/#join=${tokens[i].token}`);
       await page.getByRole("textbox", { name: "Your name" }).fill(`P${i + 1}`);
       await page.getByRole("button", { name: "Join meeting" }).click();
       pages.push(page);
       // Everyone before the last is settled in before the timed join.
-      if (i < people - 2) await playsAll(page, i);
+      if (i < people - 2) {
+        await playsAll(page, i);
+        debug(`P${i + 1} joined and plays everyone before it`);
+      }
     }
-    await Promise.all(pages.map((page) => playsAll(page, people - 1)));
+    await Promise.all(pages.map((page) => playsAll(page, people - 1))).catch(async (error) => {
+      const playing = await Promise.all(pages.map((page) => playingCount(page).catch(() => -1)));
+      throw new Error(`${error.message.split("\n")[0]} (remote videos playing per page: ${playing.join(", ")})`);
+    });
     const last = /** @type {import("playwright-core").Page} */ (pages.at(-1));
     const times = await last.evaluate(() => {
       const page = /** @type {any} */ (window);
@@ -161,21 +189,23 @@ async function meeting(browser, baseUrl, people) {
   }
 }
 
+/** @param {string} line */
+function debug(line) {
+  if (process.env.MEETTIME_DEBUG === "1") console.error(`${new Date().toISOString().slice(11, 19)} ${line}`);
+}
+
+/** @param {import("playwright-core").Page} page */
+const playingCount = (page) => page.evaluate(() => /** @type {any} */ (window).remoteVideosPlaying());
+
 /**
  * Waits until `page` plays `count` remote videos.
  * @param {import("playwright-core").Page} page
  * @param {number} count
  */
 async function playsAll(page, count) {
-  await page.waitForFunction(
-    (n) =>
-      [...document.querySelectorAll(".video-grid .tile video")].filter(
-        (video) =>
-          !(/** @type {HTMLVideoElement} */ (video).muted) && /** @type {HTMLVideoElement} */ (video).videoWidth > 0,
-      ).length >= n,
-    count,
-    { timeout: PLAY_TIMEOUT_MS },
-  );
+  await page.waitForFunction((n) => /** @type {any} */ (window).remoteVideosPlaying() >= n, count, {
+    timeout: PLAY_TIMEOUT_MS,
+  });
 }
 
 /**
@@ -192,6 +222,11 @@ async function post(baseUrl, path, body, token) {
   });
   if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
   return response.json();
+}
+
+/** @param {{ variant: string, people: number, others: string }} scenario */
+function caseName({ variant, people, others }) {
+  return others === "publishers" ? `${variant} ${people} (publishers)` : `${variant} ${people}`;
 }
 
 /** @param {number[]} values */
@@ -213,11 +248,11 @@ const browser = await launchChromium(CHROMIUM_LOOPBACK_FLAGS);
 const results = new Map();
 try {
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const { variant, people } of CASES) {
+    for (const { variant, people, others } of CASES) {
       const baseUrl = variant === "mesh" ? meshServer.baseUrl : sfuServer.baseUrl;
-      const key = `${variant} ${people}`;
+      const key = caseName({ variant, people, others });
       try {
-        const run = await meeting(browser, baseUrl, people);
+        const run = await meeting(browser, baseUrl, people, others);
         const entry = results.get(key) ?? { first: [], all: [], uploadKbps: [] };
         entry.first.push(run.first);
         entry.all.push(run.all);
@@ -242,13 +277,15 @@ console.log(
   `| media | people | runs | join → first remote frame (median) | join → all remote frames (median) | upload per browser (median) |`,
 );
 console.log(`| --- | --- | --- | --- | --- | --- |`);
-for (const { variant, people } of CASES) {
-  const entry = results.get(`${variant} ${people}`);
+for (const scenario of CASES) {
+  const { variant, people } = scenario;
+  const entry = results.get(caseName(scenario));
+  const who = scenario.others === "publishers" ? `${people} (${people - 1} publish only)` : `${people}`;
   if (!entry) {
-    console.log(`| ${variant} | ${people} | 0 | failed | failed | failed |`);
+    console.log(`| ${variant} | ${who} | 0 | failed | failed | failed |`);
     continue;
   }
   console.log(
-    `| ${variant} | ${people} | ${entry.first.length} | ${median(entry.first).toFixed(0)} ms | ${median(entry.all).toFixed(0)} ms | ${median(entry.uploadKbps).toFixed(0)} kbit/s |`,
+    `| ${variant} | ${who} | ${entry.first.length} | ${median(entry.first).toFixed(0)} ms | ${median(entry.all).toFixed(0)} ms | ${median(entry.uploadKbps).toFixed(0)} kbit/s |`,
   );
 }

@@ -84,3 +84,58 @@ export async function pullTracksInPage({ sessionId, tracks }) {
     sessionDescription: { type: "answer", sdp: peer.localDescription?.sdp },
   });
 }
+
+/**
+ * A meeting participant that only publishes: joins with an invite, keeps a
+ * socket open (pinging as clients do), and publishes the page's camera and
+ * microphone through MeetTime's `/media/*` routes, pulling nothing. The
+ * benchmark's stand-in for the other people of a large meeting, whose own
+ * receiving runs on their own machines. Runs in a page of MeetTime's origin.
+ * @param {{ invite: string, displayName: string }} options
+ * @returns {Promise<string>} the participant's id
+ */
+export async function publishOnlyInMeeting({ invite, displayName }) {
+  /** @param {string} path @param {string} method @param {unknown} body @param {string} [token] */
+  const api = async (path, method, body, token) => {
+    const response = await fetch(path, {
+      method,
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  const joined = await api("/api/meetings/join", "POST", { token: invite, displayName });
+  const meetingPath = `/api/meetings/${joined.meeting.id}`;
+  const socket = new WebSocket(`${location.origin.replace(/^http/, "ws")}${meetingPath}/ws`, [
+    "meettime",
+    joined.sessionToken,
+  ]);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  setInterval(() => socket.send("ping"), 20_000);
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: true });
+  const peer = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  /** @type {any} */ (window).peer = peer;
+  await api(`${meetingPath}/media/session`, "POST", {}, joined.sessionToken);
+  const transceivers = stream.getTracks().map((track) => peer.addTransceiver(track, { direction: "sendonly" }));
+  await peer.setLocalDescription(await peer.createOffer());
+  const answer = await api(
+    `${meetingPath}/media/tracks`,
+    "POST",
+    {
+      sessionDescription: { type: "offer", sdp: peer.localDescription?.sdp },
+      tracks: transceivers.map((transceiver) => ({
+        location: "local",
+        mid: transceiver.mid,
+        trackName: transceiver.sender.track?.kind,
+        kind: transceiver.sender.track?.kind,
+      })),
+    },
+    joined.sessionToken,
+  );
+  await peer.setRemoteDescription(answer.sessionDescription);
+  return joined.participant.id;
+}
