@@ -98,11 +98,17 @@ export function callPanel(
   /** The SFU connection's state, for every remote tile (through the SFU they share one connection). */
   let sfuState: RTCPeerConnectionState | undefined;
   const streams = new Map<string, MediaStream>();
+  /** Whether a person sends no camera: turned off, or (through the SFU) only a microphone published. */
+  const cameraOff = (id: string) => {
+    if (conn.participants.find((p) => p.id === id)?.state.video === false) return true;
+    const published = conn.media?.tracks?.[id];
+    return published !== undefined && !published.some((track) => track.kind === "video");
+  };
   const showPeer = (id: string) => {
     if (stopped) return;
     const state = PEER_STATE_TEXT[call instanceof SfuCall ? (sfuState ?? "connected") : (peerStates.get(id) ?? "new")];
     // The name is on the tile already (isolated), so the status and placeholder need not repeat it.
-    grid.show(id, nameOf(id), streams.get(id) ?? null, "Connecting video…", state);
+    grid.show(id, nameOf(id), streams.get(id) ?? null, cameraOff(id) ? "Camera off" : "Connecting video…", state);
   };
 
   /**
@@ -222,6 +228,10 @@ export function callPanel(
     watchSpeakers(current);
     for (const type of ["media:tracks", "meeting:participant-joined", "meeting:participant-left"] as const) {
       conn.on(type, () => arrange());
+    }
+    // A camera turned off or on, or published or withdrawn, changes what the tile says while it has no video.
+    for (const type of ["media:tracks", "participant:updated"] as const) {
+      conn.on(type, ({ participantId }) => streams.has(participantId) && showPeer(participantId));
     }
     await current.start();
   };

@@ -40,6 +40,8 @@ export interface VideoGridOptions {
 }
 
 export const DEFAULT_PAGE_SIZE = 25;
+/** More tiles than this on a page are drawn smaller (`.crowded`). */
+const CROWDED_PAGE = 9;
 
 export function videoGrid(selfId: string, options: VideoGridOptions = {}): VideoGrid {
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
@@ -75,6 +77,8 @@ export function videoGrid(selfId: string, options: VideoGridOptions = {}): Video
       grid.append(tile.element);
       tile.element.hidden = !visible.has(id) && order.includes(id);
     }
+    // A full page at the roomy size would run several screens tall; smaller tiles keep it near one.
+    grid.classList.toggle("crowded", visible.size > CROWDED_PAGE);
     const count = pageCount();
     pager.hidden = count <= 1;
     previous.disabled = page === 0;

@@ -12,12 +12,13 @@
  * page. Needs Debian's chromium, like browser-call.test.ts; CI sets
  * MEETTIME_REQUIRE_BROWSER=1 so it cannot skip there.
  */
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SfuMeetingServer } from "../../scripts/lib/sfu-stack.mjs";
 import { MeetTime } from "../../src/client";
+import { joinByInvite } from "./helpers/app-pages";
 import { browserAvailable } from "./helpers/chromium";
-import { launchSfuChromium, startSfuTestServer, stockBrowsers, useSmallCamera } from "./helpers/sfu-meeting";
+import { launchSfuChromium, sfuPersonPage, startSfuTestServer, stockBrowsers } from "./helpers/sfu-meeting";
 
 const SCREENSHOTS = process.env.MEETTIME_SCREENSHOTS === "1";
 /** Generous: two cores run nine pages, the local SFU and the worker (and, on a shared machine, more). */
@@ -123,7 +124,6 @@ describe.skipIf(!browserAvailable)(
   `the web app through the SFU, in ${stockBrowsers ? "browsers with no WebRTC flags" : "browsers with loopback flags"}`,
   () => {
     let browser: Browser;
-    const contexts: BrowserContext[] = [];
     const pageErrors: string[] = [];
 
     beforeAll(async () => {
@@ -131,42 +131,14 @@ describe.skipIf(!browserAvailable)(
     }, 180_000);
 
     afterAll(async () => {
-      for (const context of contexts) await context.close().catch(() => {});
       await browser?.close();
       await server?.stop();
     });
 
-    async function person(name: string): Promise<Page> {
-      const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1280, height: 900 } });
-      contexts.push(context);
-      await useSmallCamera(context);
-      if (process.env.MEETTIME_DEBUG === "1") {
-        // Failure messages then say how each page's connections to the SFU stand.
-        await context.addInitScript(() => {
-          const Native = window.RTCPeerConnection;
-          (window as any).peerConnections = [];
-          window.RTCPeerConnection = class extends Native {
-            constructor(config?: RTCConfiguration) {
-              super(config);
-              (window as any).peerConnections.push(this);
-            }
-          };
-        });
-      }
-      const page = await context.newPage();
-      page.on("pageerror", (error) => pageErrors.push(`${name}: ${error.message}`));
-      page.on("console", (message) => {
-        if (process.env.MEETTIME_DEBUG === "1") console.log(`[${name}] ${message.type()}: ${message.text()}`);
-      });
-      return page;
-    }
+    // Failure messages say how each page's connections to the SFU stand under MEETTIME_DEBUG=1.
+    const person = (name: string) => sfuPersonPage(browser, name, pageErrors);
 
-    async function join(page: Page, invite: string, name: string) {
-      await page.goto(invite);
-      await page.getByRole("textbox", { name: "Your name" }).fill(name);
-      await page.getByRole("button", { name: "Join meeting" }).click();
-      await page.getByRole("heading", { name: TITLE, exact: true }).waitFor({ timeout: WAIT_MS });
-    }
+    const join = (page: Page, invite: string, name: string) => joinByInvite(page, invite, name, TITLE, WAIT_MS);
 
     it("eight people see and hear each other; a late ninth sees everyone; a removed guest's tile goes; a reload comes back", {
       timeout: 240_000,

@@ -77,6 +77,14 @@ export async function createMeeting(host: Page, url: string, title: string, scre
   await host.getByRole("heading", { name: title, exact: true }).waitFor({ timeout: WAIT_MS });
 }
 
+/** Opens an invite link, types the name and joins; leaves the page in the meeting titled `title`. */
+export async function joinByInvite(page: Page, invite: string, name: string, title: string, timeout = WAIT_MS) {
+  await page.goto(invite);
+  await page.getByRole("textbox", { name: "Your name" }).fill(name);
+  await page.getByRole("button", { name: "Join meeting" }).click();
+  await page.getByRole("heading", { name: title, exact: true }).waitFor({ timeout });
+}
+
 /** A date `days` ahead as a date input's value. */
 export function dateAhead(days: number): string {
   return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);

@@ -4,12 +4,17 @@
  * starts it (scripts/lib/sfu-stack.mjs), on ports no other suite uses;
  * Chromium as a person has it, with no WebRTC flags, where the namespace
  * has a LAN address (scripts/netns-run.mjs; always under CI), and with the
- * loopback flags where it has only loopback; and a camera kept small
- * (160x120 at 10 fps) so many pages fit on two cores.
+ * loopback flags where it has only loopback; a camera kept small (160x120
+ * at 10 fps) so many pages fit on two cores; the pages' peer connections
+ * within a test's reach; and people without a browser
+ * (`joinWithSilentMicrophone`) to fill a meeting.
  */
-import type { Browser, BrowserContext } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { RTCPeerConnection } from "werift";
+import WebSocket from "ws";
 import { type SfuMeetingServer, startSfuMeetingServer } from "../../../scripts/lib/sfu-stack.mjs";
 import { CHROMIUM_LOOPBACK_FLAGS } from "../../../sfu/loopback.mjs";
+import { type MeetingConnection, MeetTime, type WebSocketConstructor } from "../../../src/client";
 import { launchChromium } from "./chromium";
 
 /** The browsers are stock ones when the namespace has an address a browser gathers on. */
@@ -50,4 +55,86 @@ export async function useSmallCamera(context: BrowserContext): Promise<void> {
         ...(constraints?.video ? { video: { width: 160, height: 120, frameRate: 10 } } : {}),
       });
   });
+}
+
+/**
+ * A person's page in a context of its own (1280x900, en-GB) with the small
+ * camera: its uncaught errors go to `pageErrors`, its console is printed
+ * under MEETTIME_DEBUG=1, and with `recordConnections` (always under
+ * MEETTIME_DEBUG=1) its peer connections are kept (`recordPeerConnections`).
+ */
+export async function sfuPersonPage(
+  browser: Browser,
+  name: string,
+  pageErrors: string[],
+  { recordConnections = false } = {},
+): Promise<Page> {
+  const debug = process.env.MEETTIME_DEBUG === "1";
+  const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1280, height: 900 } });
+  await useSmallCamera(context);
+  if (recordConnections || debug) await recordPeerConnections(context);
+  const page = await context.newPage();
+  page.on("pageerror", (error) => pageErrors.push(`${name}: ${error.message}`));
+  page.on("console", (message) => {
+    if (debug) console.log(`[${name}] ${message.type()}: ${message.text()}`);
+  });
+  return page;
+}
+
+/**
+ * Keeps every `RTCPeerConnection` the context's pages open in
+ * `window.peerConnections`, so a test can read their `getStats()` and
+ * transceivers.
+ */
+export async function recordPeerConnections(context: BrowserContext): Promise<void> {
+  await context.addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    (window as any).peerConnections = [];
+    window.RTCPeerConnection = class extends Native {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        (window as any).peerConnections.push(this);
+      }
+    };
+  });
+}
+
+/** A person in an SFU meeting with no browser: listed, online, and publishing a microphone. */
+export interface SilentParticipant {
+  id: string;
+  name: string;
+  connection: MeetingConnection;
+}
+
+/**
+ * Joins `name` with an invite, connects from Node (the SDK's socket, which
+ * pings, so the person stays online), says the camera is off, and
+ * publishes one microphone whose connection to the SFU never comes up:
+ * everyone's grid counts it and pulls its audio, and it costs the machine
+ * nothing but an SFU session.
+ */
+export async function joinWithSilentMicrophone(
+  baseUrl: string,
+  inviteToken: string,
+  name: string,
+): Promise<SilentParticipant> {
+  const mt = new MeetTime({ baseUrl, WebSocket: WebSocket as unknown as WebSocketConstructor });
+  const joined = await mt.join(inviteToken, name);
+  const meetingId = joined.meeting.id;
+  const connection = mt.connect(meetingId, joined.sessionToken);
+  await connection.ready;
+  await connection.updateState({ video: false });
+  // A real offer (werift's), never answered: nothing is gathered or sent.
+  const peer = new RTCPeerConnection();
+  peer.addTransceiver("audio", { direction: "sendonly" });
+  const offer = await peer.createOffer();
+  await peer.close();
+  await mt.openMediaSession(meetingId, joined.sessionToken);
+  const answer = await mt.addMediaTracks(meetingId, joined.sessionToken, {
+    sessionDescription: { type: "offer", sdp: offer.sdp },
+    tracks: [{ location: "local", mid: "0", trackName: "microphone", kind: "audio" }],
+  });
+  const refused = answer.tracks.find((track) => track.errorCode);
+  if (refused) throw new Error(`the SFU refused ${name}'s microphone: ${JSON.stringify(refused)}`);
+  return { id: joined.participant.id, name, connection };
 }
