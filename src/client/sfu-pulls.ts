@@ -207,7 +207,8 @@ export class SfuPulls implements SessionPulls {
       transceiver?.stop();
     }
     for (const participantId of changed) this.#emitStream(participantId);
-    await this.#options.session.closeTracks(pc, pulls.map(({ mid }) => mid));
+    const mids = pulls.map(({ mid }) => mid);
+    await this.#options.session.closeTracks(pc, mids);
   }
 
   /**
