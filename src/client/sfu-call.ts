@@ -180,15 +180,11 @@ export class SfuCall extends Emitter<SfuCallEvents> {
 
   /** Sends the screen instead of the camera (`replaceTrack` on the published video: no renegotiation). */
   async startScreenShare(): Promise<void> {
-    if (!(await this.#devices.startScreen(() => void this.stopScreenShare()))) return;
-    await this.#session.replaceVideo(this.#devices.video);
-    await this.#devices.publishState({ screen: true });
+    await this.#devices.startScreenShare(() => this.#session.replaceVideo(this.#devices.video));
   }
 
   async stopScreenShare(): Promise<void> {
-    if (!this.#devices.stopScreen()) return;
-    await this.#session.replaceVideo(this.#devices.video);
-    await this.#devices.publishState({ screen: false });
+    await this.#devices.stopScreenShare(() => this.#session.replaceVideo(this.#devices.video));
   }
 
   /**
