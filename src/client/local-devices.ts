@@ -42,24 +42,31 @@ export class LocalDevices {
     await this.publishState({});
   }
 
-  /** Asks `getDisplayMedia`; false when already sharing or nothing was picked. `onEnded`: the browser's own stop button. */
-  async startScreen(onEnded: () => void): Promise<boolean> {
-    if (this.screen) return false;
+  /**
+   * Sends the screen instead of the camera (`getDisplayMedia`) and tells
+   * everyone; `sendVideo` puts the new video track on the call's connections.
+   * Nothing when already sharing or nothing was picked; the browser's own stop
+   * button stops it as `stopScreenShare` does.
+   */
+  async startScreenShare(sendVideo: () => Promise<void>): Promise<void> {
+    if (this.screen) return;
     const track = (await navigator.mediaDevices.getDisplayMedia({ video: true })).getVideoTracks()[0];
-    if (!track) return false;
+    if (!track) return;
     this.screen = track;
-    track.addEventListener("ended", onEnded);
+    track.addEventListener("ended", () => void this.stopScreenShare(sendVideo));
     this.updateStream();
-    return true;
+    await sendVideo();
+    await this.publishState({ screen: true });
   }
 
-  /** False when not sharing. */
-  stopScreen(): boolean {
-    if (!this.screen) return false;
+  /** Sends the camera again (nothing when not sharing), and tells everyone. */
+  async stopScreenShare(sendVideo: () => Promise<void>): Promise<void> {
+    if (!this.screen) return;
     this.screen.stop();
     this.screen = null;
     this.updateStream();
-    return true;
+    await sendVideo();
+    await this.publishState({ screen: false });
   }
 
   updateStream(): void {

@@ -208,15 +208,11 @@ export class MeshCall extends Emitter<MeshCallEvents> {
 
   /** Sends the screen instead of the camera (`getDisplayMedia`, `replaceTrack`: no renegotiation). */
   async startScreenShare(): Promise<void> {
-    if (!(await this.#devices.startScreen(() => void this.stopScreenShare()))) return;
-    await this.#replaceVideo();
-    await this.#devices.publishState({ screen: true });
+    await this.#devices.startScreenShare(() => this.#replaceVideo());
   }
 
   async stopScreenShare(): Promise<void> {
-    if (!this.#devices.stopScreen()) return;
-    await this.#replaceVideo();
-    await this.#devices.publishState({ screen: false });
+    await this.#devices.stopScreenShare(() => this.#replaceVideo());
   }
 
   /**
