@@ -28,10 +28,10 @@ interface Pull {
   kind: "audio" | "video";
   mid: string;
   /** When it was pulled (Date.now()). */
-  since?: number;
+  since: number;
 }
 
-type WantedTrack = Omit<Pull, "mid">;
+type WantedTrack = Omit<Pull, "mid" | "since">;
 
 /** The contract's most tracks in one `/media/tracks` or `/media/tracks/close` call. */
 const TRACKS_PER_CALL = 64;
@@ -188,6 +188,7 @@ export class SfuPulls implements SessionPulls {
           trackName: result.trackName,
           kind,
           mid: result.mid,
+          since: Date.now(),
         });
     }
     await session.answerPull(pc, pulled);
@@ -220,9 +221,7 @@ export class SfuPulls implements SessionPulls {
     const pc = session.pc;
     if (!pc || !session.up || pc.connectionState !== "connected") return;
     const now = Date.now();
-    const old = [...this.#pulls.values()].filter(
-      (p) => p.kind === "video" && now - (p.since ?? now) > STALLED_VIDEO_MS,
-    );
+    const old = [...this.#pulls.values()].filter((p) => p.kind === "video" && now - p.since > STALLED_VIDEO_MS);
     if (old.length === 0) return;
     const decoded = new Map<string, number>();
     (await pc.getStats()).forEach(
