@@ -19,6 +19,7 @@ const miniflare = new Miniflare({
   ...workerOptions,
   host: "127.0.0.1",
   port: params.port,
+  inspectorPort: params.inspectorPort, // undefined: no inspector
   modules: true,
   scriptPath: params.scriptPath,
   modulesRoot: dirname(params.scriptPath),

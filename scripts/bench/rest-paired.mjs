@@ -25,7 +25,6 @@
  *   node scripts/bench/rest-paired.mjs [--refs before=aec569b] [--batches 12] [--requests 1000]
  *     [--concurrency 16] [--kinds get,join,create,calendar]
  */
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,7 +32,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import * as esbuild from "esbuild";
 import { probeBundle, ROOT, startMiniflare } from "./lib/meettime-server.mjs";
 import { median, options, round } from "./lib/orchestrate.mjs";
-import { cpuMicros, cpuModel, loadAverage } from "./lib/proc.mjs";
+import { cpuMicros, cpuModel, loadAverage, pin } from "./lib/proc.mjs";
 import { createBody, inviteTokens, jsonRequest, post } from "./lib/rest-client.mjs";
 import { snapshot, snapshotOfRef } from "./lib/snapshots.mjs";
 
@@ -41,16 +40,6 @@ const opts = options({ refs: "", batches: 12, requests: 1_000, concurrency: 16, 
 const PARTICIPANTS = 50;
 const scratch = mkdtempSync(join(tmpdir(), "meettime-bench-rest-"));
 const kinds = opts.kinds.split(",").filter(Boolean);
-
-/** Pins every thread of `pid` to `cpu`; quietly does nothing where `taskset` is missing. */
-function pin(pid, cpu) {
-  try {
-    execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** `total` requests from `concurrency` loops; every answer must be 200 (201 for a create). */
 async function drive(total, send) {

@@ -148,9 +148,19 @@ export async function startWrangler({ clients, configPath, vars: extraVars }) {
 /**
  * `onStderr(chunk)`, if given, receives workerd's error output instead of this terminal;
  * `onStdout(chunk)` its standard output (the worker's info log lines), otherwise dropped.
+ * `inspector: true` opens workerd's inspector (for profiler.mjs) on a free port, returned as `inspectorPort`.
  */
-export async function startMiniflare({ clients, scriptPath, configPath, vars: extraVars, onStderr, onStdout }) {
+export async function startMiniflare({
+  clients,
+  scriptPath,
+  configPath,
+  vars: extraVars,
+  onStderr,
+  onStdout,
+  inspector = false,
+}) {
   const port = await freePort(HTTP_PORTS);
+  const inspectorPort = inspector ? await freePort(INSPECTOR_PORTS) : undefined;
   const persistDir = mkdtempSync(join(tmpdir(), "meettime-bench-state-"));
   const host = fork(join(ROOT, "scripts/bench/miniflare-host.mjs"), [], {
     cwd: ROOT,
@@ -169,11 +179,11 @@ export async function startMiniflare({ clients, scriptPath, configPath, vars: ex
     await new Promise((resolve, reject) => {
       host.once("message", resolve);
       host.once("exit", (code) => reject(new Error(`miniflare host exited with ${code}`)));
-      host.send({ configPath, port, scriptPath, persistDir, vars: benchVars(clients, extraVars) });
+      host.send({ configPath, port, inspectorPort, scriptPath, persistDir, vars: benchVars(clients, extraVars) });
     });
     const url = `http://127.0.0.1:${port}`;
     await waitForHealth(url, { isRunning: () => host.exitCode === null, timeoutMs: 90_000 });
     const workerds = await settledWorkerds(host.pid, 1);
-    return { url, pids: { "workerd (miniflare)": workerds[0], "miniflare node": host.pid }, stop };
+    return { url, pids: { "workerd (miniflare)": workerds[0], "miniflare node": host.pid }, inspectorPort, stop };
   });
 }

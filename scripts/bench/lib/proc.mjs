@@ -115,6 +115,16 @@ export function isAlive(pid) {
   }
 }
 
+/** Pins every thread of `pid` to `cpu`; quietly does nothing where `taskset` is missing. */
+export function pin(pid, cpu) {
+  try {
+    execFileSync("taskset", ["-a", "-p", "-c", String(cpu), String(pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function cpuModel() {
   const line = readFileSync("/proc/cpuinfo", "utf8")
     .split("\n")
