@@ -7,7 +7,8 @@
  * SFU), and the variants alternate round by round so both see the same
  * machine. In each round N people open invite links in one headless
  * Chromium (a context each, fake 160x120 cameras at 10 fps, the app's own
- * pages); the last one's click on "Join meeting" starts the clock:
+ * pages; no WebRTC flags in the test namespace `npm run bench:media` runs
+ * it in); the last one's click on "Join meeting" starts the clock:
  *
  * - join → first remote frame: until the first other person's video shows a frame;
  * - join → all remote frames: until every other person's video does;
@@ -242,8 +243,14 @@ const sfuServer = await startSfuMeetingServer({
   inspectorPorts: [9350, 9399],
   sfuPorts: [8450, 8499],
   vars: SERVER_VARS,
+  peers: "machine",
 });
-const browser = await launchChromium(CHROMIUM_LOOPBACK_FLAGS);
+// A person's browser (no WebRTC flags) where the namespace has a LAN address to gather on (scripts/netns-run.mjs).
+const stockBrowser = Boolean(process.env.MEETTIME_TEST_LAN_ADDRESS);
+const browser = stockBrowser
+  ? await launchChromium([], { loopbackIce: false })
+  : await launchChromium(CHROMIUM_LOOPBACK_FLAGS);
+console.error(`browser: ${stockBrowser ? "no WebRTC flags" : "loopback flags"}`);
 /** @type {Map<string, { first: number[], all: number[], uploadKbps: number[] }>} */
 const results = new Map();
 try {

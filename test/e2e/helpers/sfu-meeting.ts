@@ -13,7 +13,7 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { RTCPeerConnection } from "werift";
 import WebSocket from "ws";
 import { type SfuMeetingServer, startSfuMeetingServer } from "../../../scripts/lib/sfu-stack.mjs";
-import { CHROMIUM_LOOPBACK_FLAGS } from "../../../sfu/loopback.mjs";
+import { CHROMIUM_LOOPBACK_FLAGS, loopbackPeerConfig } from "../../../sfu/loopback.mjs";
 import { type MeetingConnection, MeetTime, type WebSocketConstructor } from "../../../src/client";
 import { launchChromium } from "./chromium";
 
@@ -125,7 +125,7 @@ export async function joinWithSilentMicrophone(
   await connection.ready;
   await connection.updateState({ video: false });
   // A real offer (werift's), never answered: nothing is gathered or sent.
-  const peer = new RTCPeerConnection();
+  const peer = new RTCPeerConnection(loopbackPeerConfig({ iceLite: false }));
   peer.addTransceiver("audio", { direction: "sendonly" });
   const offer = await peer.createOffer();
   await peer.close();
