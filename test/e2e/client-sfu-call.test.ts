@@ -4,7 +4,8 @@
  * into a bare page, each tab a participant. `createCall` picks `SfuCall` for
  * an `sfu` meeting; three tabs publish and pull each other's camera and
  * microphone; narrowing the video to one participant closes the other video
- * (a renegotiation) and keeps its audio; a call that stops is withdrawn for
+ * (a renegotiation) and keeps its audio; a shared screen replaces the
+ * camera on the same track and comes back off it; a call that stops is withdrawn for
  * everyone; a tab whose socket is cut has its tracks withdrawn by the server
  * and publishes again on a new session after it reconnects.
  *
@@ -154,7 +155,7 @@ describe.skipIf(!browserAvailable)("SfuCall in Chromium through the local SFU", 
     return { context, pages, ids: seats.map((s) => s.id), meetingId, hostToken: created.hostToken };
   }
 
-  it("publishes and pulls; narrowing the video renegotiates; a stopped call is withdrawn; a cut socket republishes", async () => {
+  it("publishes and pulls; narrowing the video renegotiates; a screen share shows and ends; a stopped call is withdrawn; a cut socket republishes", async () => {
     const { context, pages, ids, meetingId, hostToken } = await meetingInTabs(["Grace", "Linus"]);
     const [host, grace, linus] = pages as [Page, Page, Page];
     const [hostId, graceId, linusId] = ids as [string, string, string];
@@ -186,6 +187,25 @@ describe.skipIf(!browserAvailable)("SfuCall in Chromium through the local SFU", 
     // And back: Linus's video is pulled again and plays.
     await host.evaluate(() => (window as any).call.setVideoFrom(null));
     await seesAndHears(host, [graceId, linusId]);
+
+    // Grace shares her screen (Chromium's fake 1280x720 one): the host's tile of her shows it, and her
+    // state says so; she stops, and her 160x120 camera comes back on the same track.
+    const hostSeesGrace = (screen: boolean) =>
+      host.waitForFunction(
+        ({ id, screen }) => {
+          const video = document.getElementById(`v-${id}`) as HTMLVideoElement | null;
+          const state = (window as any).conn.participants.find((p: { id: string }) => p.id === id)?.state;
+          return !!video && (screen ? video.videoWidth === 1280 : video.videoWidth === 160) && state?.screen === screen;
+        },
+        { id: graceId, screen },
+        { timeout: WAIT_MS },
+      );
+    await grace.evaluate(() => (window as any).call.startScreenShare());
+    expect(await grace.evaluate(() => (window as any).call.screenSharing)).toBe(true);
+    await hostSeesGrace(true);
+    await grace.evaluate(() => (window as any).call.stopScreenShare());
+    expect(await grace.evaluate(() => (window as any).call.screenSharing)).toBe(false);
+    await hostSeesGrace(false);
 
     // Linus hangs up: everyone else is told, and the server lists nothing of his.
     await linus.evaluate(() => (window as any).call.stop());
