@@ -139,7 +139,7 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
     return { context, pages, ids: seats.map((s) => s.id), meetingId, hostToken: created.hostToken };
   }
 
-  it("three tabs with slow cameras see each other's video; mute reaches everyone; a leaving peer is reported", async () => {
+  it("three tabs with slow cameras see each other's video; mute and a screen share reach everyone; a leaving peer is reported", async () => {
     const { mt } = sdk();
     const { context, pages, ids } = await meetingInTabs(mt, ["Grace", "Linus"], { cameraDelayMs: 1_000 });
     const [host, grace, linus] = pages as [Page, Page, Page];
@@ -168,6 +168,22 @@ describe.skipIf(!browserAvailable)("MeshCall in Chromium", () => {
       graceId,
       { timeout: WAIT_MS },
     );
+
+    // Grace shares her screen (Chromium's fake 1280x720 one) on the same connections, then stops.
+    const hostSeesGrace = (screen: boolean) =>
+      host.waitForFunction(
+        ({ id, screen }) => {
+          const width = (document.getElementById(`v-${id}`) as HTMLVideoElement | null)?.videoWidth;
+          const state = (window as any).conn.participants.find((p: ParticipantData) => p.id === id)?.state;
+          return state?.screen === screen && (width === 1280) === screen && width !== 0;
+        },
+        { id: graceId, screen },
+        { timeout: WAIT_MS },
+      );
+    await grace.evaluate(() => (window as any).call.startScreenShare());
+    await hostSeesGrace(true);
+    await grace.evaluate(() => (window as any).call.stopScreenShare());
+    await hostSeesGrace(false);
 
     await linus.evaluate(() => (window as any).conn.close());
     await host.waitForFunction((id) => (window as any).callState.left.includes(id), linusId, { timeout: WAIT_MS });
