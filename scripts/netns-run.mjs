@@ -12,10 +12,10 @@
  * loopback), which is how the tests see what a person's browser does. The
  * command finds the address in MEETTIME_TEST_LAN_ADDRESS; CI requires it.
  *
- * Where
- * neither works (not Linux, no `unshare` or `ip`, namespaces refused) it
- * runs the command as it is and says so, except under CI (`CI=true`),
- * where the namespace is required and its absence fails the run.
+ * Where no namespace can be made (not Linux, no `unshare` or `ip`,
+ * namespaces refused) it runs the command as it is and says so, except
+ * under CI (`CI=true`), where the namespace is required and its absence
+ * fails the run.
  * `MEETTIME_NETNS=off` runs the command as it is (for debugging a test).
  *
  *   node scripts/netns-run.mjs vitest run -c vitest.e2e.config.ts [files…]
