@@ -205,6 +205,12 @@ const entry = (requestId: string, name = requestId): LobbyEntryData => ({
   at: "2026-12-01T10:00:00.000Z",
 });
 
+/** The host's `meeting:joined`, with the lobby as the server lists it. */
+const hostJoined = (lobby: LobbyEntryData[]) => ({
+  type: "meeting:joined" as const,
+  data: { self: participant("ada", "host"), meeting: meeting(), chat: [], media: { mode: "mesh" as const }, lobby },
+});
+
 describe("a host's lobby on the connection", () => {
   it("keeps the lobby live from the join, knocks and leaves; a rejoin brings the server's list", async () => {
     const { sockets, connect } = fakeClient();
@@ -212,16 +218,7 @@ describe("a host's lobby on the connection", () => {
     const knocks: string[] = [];
     conn.on("lobby:knock", (knock) => knocks.push(knock.name));
     sockets[0]!.open();
-    sockets[0]!.receive({
-      type: "meeting:joined",
-      data: {
-        self: participant("ada", "host"),
-        meeting: meeting(),
-        chat: [],
-        media: { mode: "mesh" },
-        lobby: [entry("r1", "Grace")],
-      },
-    });
+    sockets[0]!.receive(hostJoined([entry("r1", "Grace")]));
     expect(conn.lobby.map((e) => e.name)).toEqual(["Grace"]);
 
     sockets[0]!.receive({ type: "lobby:knock", data: entry("r2", "Linus") });
@@ -235,16 +232,7 @@ describe("a host's lobby on the connection", () => {
     sockets[0]!.closeFromServer(1006);
     await vi.advanceTimersByTimeAsync(100);
     sockets[1]!.open();
-    sockets[1]!.receive({
-      type: "meeting:joined",
-      data: {
-        self: participant("ada", "host"),
-        meeting: meeting(),
-        chat: [],
-        media: { mode: "mesh" },
-        lobby: [entry("r3")],
-      },
-    });
+    sockets[1]!.receive(hostJoined([entry("r3")]));
     expect(conn.lobby.map((e) => e.requestId)).toEqual(["r3"]);
     conn.close();
   });
