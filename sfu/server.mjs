@@ -90,13 +90,12 @@ export async function startLocalSfu({
   /** @type {Map<string, SfuSession>} */
   const sessions = new Map();
   const registry = new PublicationRegistry();
-  /** @type {string[]} */
-  const refused = [];
+  /** @type {Set<string>} each address once: a refused peer retries on every retransmission */
+  const refused = new Set();
   const onRefusedSend = (/** @type {string} */ address) => {
-    // A refused address would retry on every retransmission: say it once.
-    if (!refused.includes(address))
-      console.warn(`local SFU: refused to send to ${address}, which is not on this machine`);
-    refused.push(address);
+    if (refused.has(address)) return;
+    refused.add(address);
+    console.warn(`local SFU: refused to send to ${address}, which is not on this machine`);
   };
 
   /**
@@ -215,7 +214,7 @@ export async function startLocalSfu({
 
   return {
     url: `http://${LOOPBACK_ADDRESS}:${boundPort}/v1`,
-    refusedSends: () => refused,
+    refusedSends: () => [...refused],
     close: async () => {
       clearInterval(reaper);
       server.closeAllConnections();
