@@ -75,7 +75,7 @@ export async function spawnLocalSfu({
   return {
     url,
     pid: child.pid ?? 0,
-    vars: { SFU_API_BASE_URL: url, SFU_APP_ID: appId, SFU_APP_SECRET: appSecret, SFU_PEERS: peers },
+    vars: { SFU_API_BASE_URL: url, SFU_APP_ID: appId, SFU_APP_SECRET: appSecret },
     output: () => log,
     stop,
   };
