@@ -30,6 +30,7 @@ import { launchChromium } from "../lib/chromium.mjs";
 import { startWranglerDev } from "../lib/dev-server.mjs";
 import { publishOnlyInMeeting } from "../lib/sfu-page.mjs";
 import { startSfuMeetingServer } from "../lib/sfu-stack.mjs";
+import { createBody, post } from "./lib/rest-client.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -130,14 +131,9 @@ const uploadedBytes = (page) =>
  * @param {"app" | "publishers"} others
  */
 async function meeting(browser, baseUrl, people, others) {
-  const created = await post(baseUrl, "/api/meetings", {
-    title: "Bench",
-    hostName: "Host",
-    scheduledAt: new Date(Date.now() + 3_600_000).toISOString(),
-  });
+  const created = await post(`${baseUrl}/api/meetings`, createBody("Bench"));
   const { tokens } = await post(
-    baseUrl,
-    `/api/meetings/${created.meeting.id}/tokens`,
+    `${baseUrl}/api/meetings/${created.meeting.id}/tokens`,
     { count: people },
     created.hostToken,
   );
@@ -207,22 +203,6 @@ async function playsAll(page, count) {
   await page.waitForFunction((n) => /** @type {any} */ (window).remoteVideosPlaying() >= n, count, {
     timeout: PLAY_TIMEOUT_MS,
   });
-}
-
-/**
- * @param {string} baseUrl
- * @param {string} path
- * @param {unknown} body
- * @param {string} [token]
- */
-async function post(baseUrl, path, body, token) {
-  const response = await fetch(`${baseUrl}${path}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: JSON.stringify(body),
-  });
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-  return response.json();
 }
 
 /** @param {{ variant: string, people: number, others: string }} scenario */
