@@ -51,7 +51,7 @@ export function isOnThisMachine(address) {
 
 /**
  * Which peers the local SFU answers: `"loopback"` (127.0.0.1 only: a
- * browser started with CHROMIUM_LOOPBACK_FLAGS, werift test clients) or
+ * browser started with scripts/lib/chromium.mjs's CHROMIUM_LOOPBACK_FLAGS, werift test clients) or
  * `"machine"` (also a stock browser, from this machine's own addresses).
  * @typedef {"loopback" | "machine"} PeerScope
  */
@@ -167,14 +167,3 @@ export function peerDatagramTransports(peer) {
 export function guardPeerSends(peer, onRefused, scope) {
   for (const transport of peerDatagramTransports(peer)) guardTransport(transport, onRefused, scope);
 }
-
-/**
- * Chromium flags for a browser client of the local SFU on a machine whose
- * only address is loopback (a bare network namespace): offer a loopback
- * candidate, and real addresses rather than mDNS `.local` names. A browser
- * on a machine with a network address needs neither.
- */
-export const CHROMIUM_LOOPBACK_FLAGS = Object.freeze([
-  "--allow-loopback-in-peer-connection",
-  "--disable-features=WebRtcHideLocalIpsWithMdns",
-]);

@@ -16,8 +16,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { CHROMIUM_LOOPBACK_FLAGS } from "../../sfu/loopback.mjs";
-import { launchChromium } from "../lib/chromium.mjs";
+import { CHROMIUM_LOOPBACK_FLAGS, launchChromium } from "../lib/chromium.mjs";
 import { ROOT } from "../lib/dev-server.mjs";
 import { publishCameraInPage, pullTracksInPage } from "../lib/sfu-page.mjs";
 

@@ -25,8 +25,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { CHROMIUM_LOOPBACK_FLAGS } from "../../sfu/loopback.mjs";
-import { launchChromium } from "../lib/chromium.mjs";
+import { launchChromiumForLocalSfu, localSfuBrowsers } from "../lib/chromium.mjs";
 import { startWranglerDev } from "../lib/dev-server.mjs";
 import { publishOnlyInMeeting } from "../lib/sfu-page.mjs";
 import { startSfuMeetingServer } from "../lib/sfu-stack.mjs";
@@ -225,12 +224,8 @@ const sfuServer = await startSfuMeetingServer({
   vars: SERVER_VARS,
   peers: "machine",
 });
-// A person's browser (no WebRTC flags) where the namespace has a LAN address to gather on (scripts/netns-run.mjs).
-const stockBrowser = Boolean(process.env.MEETTIME_TEST_LAN_ADDRESS);
-const browser = stockBrowser
-  ? await launchChromium([], { loopbackIce: false })
-  : await launchChromium(CHROMIUM_LOOPBACK_FLAGS);
-console.error(`browser: ${stockBrowser ? "no WebRTC flags" : "loopback flags"}`);
+const browser = await launchChromiumForLocalSfu();
+console.error(`in ${localSfuBrowsers}`);
 /** @type {Map<string, { first: number[], all: number[], uploadKbps: number[] }>} */
 const results = new Map();
 try {

@@ -30,3 +30,29 @@ export function launchChromium(extraArgs = [], { loopbackIce = true } = {}) {
     ],
   });
 }
+
+/**
+ * Chromium flags for a browser client of the local SFU on a machine whose
+ * only address is loopback (a bare network namespace): offer a loopback
+ * candidate, and real addresses rather than mDNS `.local` names. A browser
+ * on a machine with a network address needs neither.
+ */
+export const CHROMIUM_LOOPBACK_FLAGS = Object.freeze([
+  "--allow-loopback-in-peer-connection",
+  "--disable-features=WebRtcHideLocalIpsWithMdns",
+]);
+
+/** Browsers are stock ones (no WebRTC flags) where the namespace has a LAN address to gather on (scripts/netns-run.mjs). */
+export const stockBrowsers = Boolean(process.env.MEETTIME_TEST_LAN_ADDRESS);
+
+/** Which browsers `launchChromiumForLocalSfu` starts, for test names and benchmark output. */
+export const localSfuBrowsers = stockBrowsers ? "browsers with no WebRTC flags" : "browsers with loopback flags";
+
+/**
+ * Chromium for pages that reach the local SFU (started with `peers: "machine"`): as a person has it
+ * where the namespace has a LAN address, with the loopback flags where it has only loopback.
+ * @returns {Promise<import("playwright-core").Browser>}
+ */
+export function launchChromiumForLocalSfu() {
+  return stockBrowsers ? launchChromium([], { loopbackIce: false }) : launchChromium(CHROMIUM_LOOPBACK_FLAGS);
+}

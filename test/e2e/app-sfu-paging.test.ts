@@ -26,10 +26,10 @@ import { browserAvailable } from "./helpers/chromium";
 import {
   joinWithSilentMicrophone,
   launchSfuChromium,
+  localSfuBrowsers,
   type SilentParticipant,
   sfuPersonPage,
   startSfuTestServer,
-  stockBrowsers,
 } from "./helpers/sfu-meeting";
 
 /** Generous: two cores run three pages, 27 SFU sessions and the worker (and, on a shared machine, more). */
@@ -195,120 +195,117 @@ async function pagerSays(page: Page, text: string) {
   );
 }
 
-describe.skipIf(!browserAvailable)(
-  `the app's paged grid through the SFU, in ${stockBrowsers ? "browsers with no WebRTC flags" : "browsers with loopback flags"}`,
-  () => {
-    let server: SfuMeetingServer;
-    let browser: Browser;
-    const silent: SilentParticipant[] = [];
-    const pageErrors: string[] = [];
+describe.skipIf(!browserAvailable)(`the app's paged grid through the SFU, in ${localSfuBrowsers}`, () => {
+  let server: SfuMeetingServer;
+  let browser: Browser;
+  const silent: SilentParticipant[] = [];
+  const pageErrors: string[] = [];
 
-    beforeAll(async () => {
-      [server, browser] = await Promise.all([startSfuTestServer(), launchSfuChromium()]);
-    }, 180_000);
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startSfuTestServer(), launchSfuChromium()]);
+  }, 180_000);
 
-    afterAll(async () => {
-      for (const person of silent) person.connection.close();
-      await browser?.close();
-      await server?.stop();
-    });
+  afterAll(async () => {
+    for (const person of silent) person.connection.close();
+    await browser?.close();
+    await server?.stop();
+  });
 
-    const person = (name: string) => sfuPersonPage(browser, name, pageErrors, { recordConnections: true });
+  const person = (name: string) => sfuPersonPage(browser, name, pageErrors, { recordConnections: true });
 
-    async function joinInApp(invite: string, name: string): Promise<Person & { page: Page }> {
-      const page = await person(name);
-      await joinByInvite(page, invite, name, TITLE, WAIT_MS);
-      return { page, name, id: (await seatOf(page)).participantId };
-    }
+  async function joinInApp(invite: string, name: string): Promise<Person & { page: Page }> {
+    const page = await person(name);
+    await joinByInvite(page, invite, name, TITLE, WAIT_MS);
+    return { page, name, id: (await seatOf(page)).participantId };
+  }
 
-    it("27 people: page 1 of 25 tiles pulls only its video, audio from everyone; paging moves the video; a leave updates the pages", {
-      timeout: 180_000,
-    }, async () => {
-      const ada = await person("Ada");
-      await createMeeting(ada, `${server.baseUrl}/app/`, TITLE);
-      const adaSeat = await seatOf(ada);
-      const mt = new MeetTime({ baseUrl: server.baseUrl });
-      const { tokens } = await mt.mintInvites(adaSeat.meetingId, adaSeat.token, { count: SILENT_NAMES.length + 2 });
-      const invites = tokens.map(({ token }) => token);
-      const inviteLink = (token: string) => `${server.baseUrl}/app/#join=${token}`;
+  it("27 people: page 1 of 25 tiles pulls only its video, audio from everyone; paging moves the video; a leave updates the pages", {
+    timeout: 180_000,
+  }, async () => {
+    const ada = await person("Ada");
+    await createMeeting(ada, `${server.baseUrl}/app/`, TITLE);
+    const adaSeat = await seatOf(ada);
+    const mt = new MeetTime({ baseUrl: server.baseUrl });
+    const { tokens } = await mt.mintInvites(adaSeat.meetingId, adaSeat.token, { count: SILENT_NAMES.length + 2 });
+    const invites = tokens.map(({ token }) => token);
+    const inviteLink = (token: string) => `${server.baseUrl}/app/#join=${token}`;
 
-      // The grid's order is the join order: Ada, Carol, 23 silent people | Bob, Zuse.
-      const carol = await joinInApp(inviteLink(invites.pop()!), "Carol");
-      const joinSilent = (name: string) =>
-        joinWithSilentMicrophone(server.baseUrl, invites.pop()!, name).then((p) => silent.push(p));
-      await Promise.all(SILENT_NAMES.slice(0, BEFORE_BOB).map(joinSilent));
-      // Everyone so far is on Ada's screen before Bob comes, so he lands on page 2 from the start.
-      await expect.poll(() => ada.locator(".video-grid .tile:visible").count(), { timeout: WAIT_MS }).toBe(25);
-      expect(await pagerOf(ada).isHidden()).toBe(true);
-      const bob = await joinInApp(inviteLink(invites.pop()!), "Bob");
-      for (const name of SILENT_NAMES.slice(BEFORE_BOB)) await joinSilent(name);
-      expect(1 + 2 + silent.length).toBe(27);
+    // The grid's order is the join order: Ada, Carol, 23 silent people | Bob, Zuse.
+    const carol = await joinInApp(inviteLink(invites.pop()!), "Carol");
+    const joinSilent = (name: string) =>
+      joinWithSilentMicrophone(server.baseUrl, invites.pop()!, name).then((p) => silent.push(p));
+    await Promise.all(SILENT_NAMES.slice(0, BEFORE_BOB).map(joinSilent));
+    // Everyone so far is on Ada's screen before Bob comes, so he lands on page 2 from the start.
+    await expect.poll(() => ada.locator(".video-grid .tile:visible").count(), { timeout: WAIT_MS }).toBe(25);
+    expect(await pagerOf(ada).isHidden()).toBe(true);
+    const bob = await joinInApp(inviteLink(invites.pop()!), "Bob");
+    for (const name of SILENT_NAMES.slice(BEFORE_BOB)) await joinSilent(name);
+    expect(1 + 2 + silent.length).toBe(27);
 
-      // Page 1: 25 tiles (Ada, Carol, the 23), the pager says where we are; Carol plays.
-      await pagerSays(ada, "Page 1 of 2 (people 1–25 of 27)");
-      await playsVideoOf(ada, carol);
-      await expect.poll(() => ada.locator(".video-grid .tile:visible").count(), { timeout: WAIT_MS }).toBe(25);
-      const previous = pagerOf(ada).getByRole("button", { name: "Previous page" });
-      const next = pagerOf(ada).getByRole("button", { name: "Next page" });
-      expect(await previous.isDisabled()).toBe(true);
-      expect(await next.isEnabled()).toBe(true);
+    // Page 1: 25 tiles (Ada, Carol, the 23), the pager says where we are; Carol plays.
+    await pagerSays(ada, "Page 1 of 2 (people 1–25 of 27)");
+    await playsVideoOf(ada, carol);
+    await expect.poll(() => ada.locator(".video-grid .tile:visible").count(), { timeout: WAIT_MS }).toBe(25);
+    const previous = pagerOf(ada).getByRole("button", { name: "Previous page" });
+    const next = pagerOf(ada).getByRole("button", { name: "Next page" });
+    expect(await previous.isDisabled()).toBe(true);
+    expect(await next.isEnabled()).toBe(true);
 
-      // Bob is on page 2: Ada hears him, and receives no video but Carol's while Carol's keeps coming.
-      await hearsOffPage(ada, bob);
-      await receivesVideoFrom(ada, [carol]);
-      let before = await reception(ada);
-      let after = await moreArrives(ada, bob.id, "audio", before);
-      after = await moreArrives(ada, carol.id, "video", after);
-      expect(bytesOf(after, bob.id, "video")).toBe(0);
-      expect(after.videoFrom).toEqual([carol.id]);
-      // Someone with only a microphone is said to have the camera off, not to be connecting.
-      await tileOf(ada, silent[0]!.id).getByText("Camera off").waitFor({ timeout: WAIT_MS });
-      await screenshot(ada, "app-meeting-sfu-paging");
+    // Bob is on page 2: Ada hears him, and receives no video but Carol's while Carol's keeps coming.
+    await hearsOffPage(ada, bob);
+    await receivesVideoFrom(ada, [carol]);
+    let before = await reception(ada);
+    let after = await moreArrives(ada, bob.id, "audio", before);
+    after = await moreArrives(ada, carol.id, "video", after);
+    expect(bytesOf(after, bob.id, "video")).toBe(0);
+    expect(after.videoFrom).toEqual([carol.id]);
+    // Someone with only a microphone is said to have the camera off, not to be connecting.
+    await tileOf(ada, silent[0]!.id).getByText("Camera off").waitFor({ timeout: WAIT_MS });
+    await screenshot(ada, "app-meeting-sfu-paging");
 
-      // Next page, by keyboard: Bob and Zuse on screen, Bob's video plays, Carol's video is closed.
-      await next.focus();
-      await ada.keyboard.press("Enter");
-      await pagerSays(ada, "Page 2 of 2 (people 26–27 of 27)");
-      expect(await ada.locator(".video-grid .tile:visible").count()).toBe(2);
-      expect(await next.isDisabled()).toBe(true);
-      await playsVideoOf(ada, bob);
-      await receivesVideoFrom(ada, [bob]);
-      before = await reception(ada);
-      after = await moreArrives(ada, bob.id, "video", before);
-      // Carol is heard from page 2 as Bob was from page 1.
-      await hearsOffPage(ada, carol);
-      after = await moreArrives(ada, carol.id, "audio", after);
-      // (A closed track's stats may be gone: fewer bytes then, never more.)
-      expect(bytesOf(after, carol.id, "video")).toBeLessThanOrEqual(bytesOf(before, carol.id, "video"));
+    // Next page, by keyboard: Bob and Zuse on screen, Bob's video plays, Carol's video is closed.
+    await next.focus();
+    await ada.keyboard.press("Enter");
+    await pagerSays(ada, "Page 2 of 2 (people 26–27 of 27)");
+    expect(await ada.locator(".video-grid .tile:visible").count()).toBe(2);
+    expect(await next.isDisabled()).toBe(true);
+    await playsVideoOf(ada, bob);
+    await receivesVideoFrom(ada, [bob]);
+    before = await reception(ada);
+    after = await moreArrives(ada, bob.id, "video", before);
+    // Carol is heard from page 2 as Bob was from page 1.
+    await hearsOffPage(ada, carol);
+    after = await moreArrives(ada, carol.id, "audio", after);
+    // (A closed track's stats may be gone: fewer bytes then, never more.)
+    expect(bytesOf(after, carol.id, "video")).toBeLessThanOrEqual(bytesOf(before, carol.id, "video"));
 
-      // Previous page: Bob's video is closed again, his sound goes on; Carol's video is back.
-      await previous.click();
-      await pagerSays(ada, "Page 1 of 2 (people 1–25 of 27)");
-      await hearsOffPage(ada, bob);
-      await receivesVideoFrom(ada, [carol]);
-      await playsVideoOf(ada, carol);
-      before = await reception(ada);
-      after = await moreArrives(ada, bob.id, "audio", before);
-      after = await moreArrives(ada, carol.id, "video", after);
-      expect(bytesOf(after, bob.id, "video")).toBeLessThanOrEqual(bytesOf(before, bob.id, "video"));
+    // Previous page: Bob's video is closed again, his sound goes on; Carol's video is back.
+    await previous.click();
+    await pagerSays(ada, "Page 1 of 2 (people 1–25 of 27)");
+    await hearsOffPage(ada, bob);
+    await receivesVideoFrom(ada, [carol]);
+    await playsVideoOf(ada, carol);
+    before = await reception(ada);
+    after = await moreArrives(ada, bob.id, "audio", before);
+    after = await moreArrives(ada, carol.id, "video", after);
+    expect(bytesOf(after, bob.id, "video")).toBeLessThanOrEqual(bytesOf(before, bob.id, "video"));
 
-      // Someone of page 1 leaves: the count drops, their tile goes, Bob moves up with his video.
-      const leaver = silent.find((p) => p.name === "Grace")!;
-      await leaver.connection.leave();
-      await pagerSays(ada, "Page 1 of 2 (people 1–25 of 26)");
-      await tileOf(ada, leaver.id).waitFor({ state: "detached", timeout: WAIT_MS });
-      await playsVideoOf(ada, bob);
-      await receivesVideoFrom(ada, [bob, carol]);
-      expect(await ada.locator(".video-grid .tile:visible").count()).toBe(25);
+    // Someone of page 1 leaves: the count drops, their tile goes, Bob moves up with his video.
+    const leaver = silent.find((p) => p.name === "Grace")!;
+    await leaver.connection.leave();
+    await pagerSays(ada, "Page 1 of 2 (people 1–25 of 26)");
+    await tileOf(ada, leaver.id).waitFor({ state: "detached", timeout: WAIT_MS });
+    await playsVideoOf(ada, bob);
+    await receivesVideoFrom(ada, [bob, carol]);
+    expect(await ada.locator(".video-grid .tile:visible").count()).toBe(25);
 
-      // At 25 people everyone fits on one page: the pager goes away.
-      const last = silent.find((p) => p.name === "Zuse")!;
-      await last.connection.leave();
-      await tileOf(ada, last.id).waitFor({ state: "detached", timeout: WAIT_MS });
-      await pagerOf(ada).waitFor({ state: "hidden", timeout: WAIT_MS });
-      expect(await ada.locator(".video-grid .tile:visible").count()).toBe(25);
+    // At 25 people everyone fits on one page: the pager goes away.
+    const last = silent.find((p) => p.name === "Zuse")!;
+    await last.connection.leave();
+    await tileOf(ada, last.id).waitFor({ state: "detached", timeout: WAIT_MS });
+    await pagerOf(ada).waitFor({ state: "hidden", timeout: WAIT_MS });
+    expect(await ada.locator(".video-grid .tile:visible").count()).toBe(25);
 
-      expect(pageErrors).toEqual([]);
-    });
-  },
-);
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -18,7 +18,7 @@ import type { SfuMeetingServer } from "../../scripts/lib/sfu-stack.mjs";
 import { MeetTime } from "../../src/client";
 import { joinByInvite } from "./helpers/app-pages";
 import { browserAvailable } from "./helpers/chromium";
-import { launchSfuChromium, sfuPersonPage, startSfuTestServer, stockBrowsers } from "./helpers/sfu-meeting";
+import { launchSfuChromium, localSfuBrowsers, sfuPersonPage, startSfuTestServer } from "./helpers/sfu-meeting";
 
 const SCREENSHOTS = process.env.MEETTIME_SCREENSHOTS === "1";
 /** Generous: two cores run nine pages, the local SFU and the worker (and, on a shared machine, more). */
@@ -120,123 +120,118 @@ async function tileGone(page: Page, id: string) {
 /** The suite's own server; its output goes into failure messages under MEETTIME_DEBUG=1. */
 let server: SfuMeetingServer;
 
-describe.skipIf(!browserAvailable)(
-  `the web app through the SFU, in ${stockBrowsers ? "browsers with no WebRTC flags" : "browsers with loopback flags"}`,
-  () => {
-    let browser: Browser;
-    const pageErrors: string[] = [];
+describe.skipIf(!browserAvailable)(`the web app through the SFU, in ${localSfuBrowsers}`, () => {
+  let browser: Browser;
+  const pageErrors: string[] = [];
 
-    beforeAll(async () => {
-      [server, browser] = await Promise.all([startSfuTestServer(), launchSfuChromium()]);
-    }, 180_000);
+  beforeAll(async () => {
+    [server, browser] = await Promise.all([startSfuTestServer(), launchSfuChromium()]);
+  }, 180_000);
 
-    afterAll(async () => {
-      await browser?.close();
-      await server?.stop();
-    });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
 
-    // Failure messages say how each page's connections to the SFU stand under MEETTIME_DEBUG=1.
-    const person = (name: string) => sfuPersonPage(browser, name, pageErrors);
+  // Failure messages say how each page's connections to the SFU stand under MEETTIME_DEBUG=1.
+  const person = (name: string) => sfuPersonPage(browser, name, pageErrors);
 
-    const join = (page: Page, invite: string, name: string) => joinByInvite(page, invite, name, TITLE, WAIT_MS);
+  const join = (page: Page, invite: string, name: string) => joinByInvite(page, invite, name, TITLE, WAIT_MS);
 
-    it("eight people see and hear each other; a late ninth sees everyone; a removed guest's tile goes; a reload comes back", {
-      // Four phases, each waiting up to WAIT_MS on a loaded machine (CI has taken 51-134 s).
-      timeout: 360_000,
-    }, async () => {
-      const host = await person("Ada");
-      await host.goto(`${server.baseUrl}/app/`);
-      await host.getByLabel("Title").fill(TITLE);
-      await host.getByLabel("Your name").fill("Ada");
-      await host.getByRole("button", { name: "Create meeting" }).click();
-      await host.getByRole("heading", { name: TITLE, exact: true }).waitFor({ timeout: WAIT_MS });
-      const hostSeat = await seatOf(host);
-      const mt = new MeetTime({ baseUrl: server.baseUrl });
-      const { tokens } = await mt.mintInvites(hostSeat.meetingId, hostSeat.token, { count: GUESTS.length + 1 });
-      const inviteLink = (i: number) => `${server.baseUrl}/app/#join=${tokens[i]!.token}`;
+  it("eight people see and hear each other; a late ninth sees everyone; a removed guest's tile goes; a reload comes back", {
+    // Four phases, each waiting up to WAIT_MS on a loaded machine (CI has taken 51-134 s).
+    timeout: 360_000,
+  }, async () => {
+    const host = await person("Ada");
+    await host.goto(`${server.baseUrl}/app/`);
+    await host.getByLabel("Title").fill(TITLE);
+    await host.getByLabel("Your name").fill("Ada");
+    await host.getByRole("button", { name: "Create meeting" }).click();
+    await host.getByRole("heading", { name: TITLE, exact: true }).waitFor({ timeout: WAIT_MS });
+    const hostSeat = await seatOf(host);
+    const mt = new MeetTime({ baseUrl: server.baseUrl });
+    const { tokens } = await mt.mintInvites(hostSeat.meetingId, hostSeat.token, { count: GUESTS.length + 1 });
+    const inviteLink = (i: number) => `${server.baseUrl}/app/#join=${tokens[i]!.token}`;
 
-      const guests: Page[] = [];
-      for (const [i, name] of GUESTS.entries()) {
-        const page = await person(name);
-        await join(page, inviteLink(i), name);
-        guests.push(page);
-      }
-      const pages = [host, ...guests];
-      const ids = await Promise.all(pages.map(async (page) => (await seatOf(page)).participantId));
-      // More people than the mesh holds (6 peers), and nobody is told the call is full.
-      expect(pages.length).toBe(8);
-      await Promise.all(
-        pages.map((page, i) =>
-          seesAndHears(
-            page,
-            ids.filter((_, j) => j !== i),
-          ),
+    const guests: Page[] = [];
+    for (const [i, name] of GUESTS.entries()) {
+      const page = await person(name);
+      await join(page, inviteLink(i), name);
+      guests.push(page);
+    }
+    const pages = [host, ...guests];
+    const ids = await Promise.all(pages.map(async (page) => (await seatOf(page)).participantId));
+    // More people than the mesh holds (6 peers), and nobody is told the call is full.
+    expect(pages.length).toBe(8);
+    await Promise.all(
+      pages.map((page, i) =>
+        seesAndHears(
+          page,
+          ids.filter((_, j) => j !== i),
         ),
-      );
-      for (const page of pages) {
-        expect(await page.getByText(/The video call holds/).count()).toBe(0);
-        expect(await page.locator(".video-grid .tile").count()).toBe(8);
-      }
+      ),
+    );
+    for (const page of pages) {
+      expect(await page.getByText(/The video call holds/).count()).toBe(0);
+      expect(await page.locator(".video-grid .tile").count()).toBe(8);
+    }
 
-      // A ninth person joins late and sees the eight (how fast: npm run bench:media).
-      const late = await person("Alan");
-      const joinedAt = Date.now();
-      await join(late, inviteLink(GUESTS.length), "Alan");
-      await seesAndHears(late, ids);
-      console.log(`late joiner: all 8 videos playing ${Date.now() - joinedAt} ms after the join`);
-      const lateId = (await seatOf(late)).participantId;
-      await Promise.all(pages.map((page) => seesAndHears(page, [lateId])));
-      if (SCREENSHOTS) {
-        await host.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
-        await host.screenshot({ path: "docs/app-meeting-sfu.png", fullPage: true });
-      }
+    // A ninth person joins late and sees the eight (how fast: npm run bench:media).
+    const late = await person("Alan");
+    const joinedAt = Date.now();
+    await join(late, inviteLink(GUESTS.length), "Alan");
+    await seesAndHears(late, ids);
+    console.log(`late joiner: all 8 videos playing ${Date.now() - joinedAt} ms after the join`);
+    const lateId = (await seatOf(late)).participantId;
+    await Promise.all(pages.map((page) => seesAndHears(page, [lateId])));
+    if (SCREENSHOTS) {
+      await host.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+      await host.screenshot({ path: "docs/app-meeting-sfu.png", fullPage: true });
+    }
 
-      // The host removes Ken: his tile disappears from every other page.
-      const kenIndex = GUESTS.indexOf("Ken") + 1;
-      const kenId = ids[kenIndex]!;
-      await host.getByRole("button", { name: "Remove Ken from the meeting" }).click();
-      const stayers = [...pages.filter((_, i) => i !== kenIndex), late];
-      await Promise.all(stayers.map((page) => tileGone(page, kenId)));
-      await pages[kenIndex]!.getByText(/removed you/i)
-        .first()
-        .waitFor({ timeout: WAIT_MS });
+    // The host removes Ken: his tile disappears from every other page.
+    const kenIndex = GUESTS.indexOf("Ken") + 1;
+    const kenId = ids[kenIndex]!;
+    await host.getByRole("button", { name: "Remove Ken from the meeting" }).click();
+    const stayers = [...pages.filter((_, i) => i !== kenIndex), late];
+    await Promise.all(stayers.map((page) => tileGone(page, kenId)));
+    await pages[kenIndex]!.getByText(/removed you/i)
+      .first()
+      .waitFor({ timeout: WAIT_MS });
 
-      // Grace reloads: her video comes back for everyone, and she sees them all again.
-      const grace = guests[0]!;
-      const graceId = ids[1]!;
-      // The video each page shows of Grace now: after her reload it must be a new one, not the old tile still up.
-      const videoTrackOf = (page: Page) =>
-        page.evaluate((id) => {
-          const video = document.querySelector<HTMLVideoElement>(
-            `.video-grid .tile[data-participant-id="${id}"] video`,
-          );
-          return (video?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.id ?? null;
-        }, graceId);
-      const before = await Promise.all(stayers.map(videoTrackOf));
-      await grace.reload();
-      await grace.getByRole("heading", { name: TITLE, exact: true }).waitFor({ timeout: WAIT_MS });
-      expect((await seatOf(grace)).participantId).toBe(graceId);
-      const others = stayers.filter((page) => page !== grace);
-      await Promise.all(
-        others.map(async (page) => {
-          const old = before[stayers.indexOf(page)];
-          await page.waitForFunction(
-            ([id, oldTrack]) => {
-              const video = document.querySelector<HTMLVideoElement>(
-                `.video-grid .tile[data-participant-id="${id}"] video`,
-              );
-              const track = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
-              return track !== undefined && track.id !== oldTrack;
-            },
-            [graceId, old] as const,
-            { timeout: WAIT_MS },
-          );
-          await seesAndHears(page, [graceId]);
-        }),
-      );
-      await seesAndHears(grace, [...ids.filter((id) => id !== graceId && id !== kenId), lateId]);
+    // Grace reloads: her video comes back for everyone, and she sees them all again.
+    const grace = guests[0]!;
+    const graceId = ids[1]!;
+    // The video each page shows of Grace now: after her reload it must be a new one, not the old tile still up.
+    const videoTrackOf = (page: Page) =>
+      page.evaluate((id) => {
+        const video = document.querySelector<HTMLVideoElement>(`.video-grid .tile[data-participant-id="${id}"] video`);
+        return (video?.srcObject as MediaStream | null)?.getVideoTracks()[0]?.id ?? null;
+      }, graceId);
+    const before = await Promise.all(stayers.map(videoTrackOf));
+    await grace.reload();
+    await grace.getByRole("heading", { name: TITLE, exact: true }).waitFor({ timeout: WAIT_MS });
+    expect((await seatOf(grace)).participantId).toBe(graceId);
+    const others = stayers.filter((page) => page !== grace);
+    await Promise.all(
+      others.map(async (page) => {
+        const old = before[stayers.indexOf(page)];
+        await page.waitForFunction(
+          ([id, oldTrack]) => {
+            const video = document.querySelector<HTMLVideoElement>(
+              `.video-grid .tile[data-participant-id="${id}"] video`,
+            );
+            const track = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
+            return track !== undefined && track.id !== oldTrack;
+          },
+          [graceId, old] as const,
+          { timeout: WAIT_MS },
+        );
+        await seesAndHears(page, [graceId]);
+      }),
+    );
+    await seesAndHears(grace, [...ids.filter((id) => id !== graceId && id !== kenId), lateId]);
 
-      expect(pageErrors).toEqual([]);
-    });
-  },
-);
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -7,8 +7,8 @@
  * worker).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { CHROMIUM_LOOPBACK_FLAGS } from "../../scripts/lib/chromium.mjs";
 import { publishCameraInPage, pullTracksInPage } from "../../scripts/lib/sfu-page.mjs";
-import { CHROMIUM_LOOPBACK_FLAGS } from "../../sfu/loopback.mjs";
 import { type LocalSfu, startLocalSfu } from "../../sfu/server.mjs";
 import { browserAvailable, launchChromium, serveTestPages, type TestPages } from "../e2e/helpers/chromium";
 import { callSfu, recordUdpDestinations, TEST_APP_ID, TEST_APP_SECRET } from "./helpers/sfu-client";

@@ -13,12 +13,13 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { RTCPeerConnection } from "werift";
 import WebSocket from "ws";
 import { type SfuMeetingServer, startSfuMeetingServer } from "../../../scripts/lib/sfu-stack.mjs";
-import { CHROMIUM_LOOPBACK_FLAGS, loopbackPeerConfig } from "../../../sfu/loopback.mjs";
+import { loopbackPeerConfig } from "../../../sfu/loopback.mjs";
 import { type MeetingConnection, MeetTime, type WebSocketConstructor } from "../../../src/client";
-import { launchChromium } from "./chromium";
 
-/** The browsers are stock ones when the namespace has an address a browser gathers on. */
-export const stockBrowsers = Boolean(process.env.MEETTIME_TEST_LAN_ADDRESS);
+export {
+  launchChromiumForLocalSfu as launchSfuChromium,
+  localSfuBrowsers,
+} from "../../../scripts/lib/chromium.mjs";
 
 const PORTS = { httpPorts: [8500, 8549], inspectorPorts: [9000, 9049], sfuPorts: [8400, 8449] } as const;
 
@@ -34,10 +35,6 @@ export function startSfuTestServer(vars: Record<string, string> = {}): Promise<S
       ...vars,
     },
   });
-}
-
-export function launchSfuChromium(): Promise<Browser> {
-  return stockBrowsers ? launchChromium([], { loopbackIce: false }) : launchChromium([...CHROMIUM_LOOPBACK_FLAGS]);
 }
 
 /**
