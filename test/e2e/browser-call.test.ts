@@ -76,8 +76,14 @@ describe.skipIf(!browserAvailable)("a call between two browser tabs", () => {
     await waitForState(guest, "guest joined", (s) => s.self !== null);
     const host = await open(created.body.hostToken, "caller");
 
+    // ICE can connect on a peer-reflexive pair before the guest's trickled candidates reach the host, so
+    // the host's wait includes them (with a LAN address beside loopback, that race is often lost).
     const [hostCall, guestCall] = await Promise.all([
-      waitForState(host, "host connected", (s) => s.connectionState === "connected" && s.remoteTracks >= 2),
+      waitForState(
+        host,
+        "host connected",
+        (s) => s.connectionState === "connected" && s.remoteTracks >= 2 && s.frames.includes("webrtc:ice-candidate"),
+      ),
       waitForState(guest, "guest connected", (s) => s.connectionState === "connected" && s.remoteTracks >= 2),
     ]);
     expect(hostCall.protocol).toBe("meettime");

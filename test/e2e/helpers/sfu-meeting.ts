@@ -21,6 +21,9 @@ export {
   localSfuBrowsers,
 } from "../../../scripts/lib/chromium.mjs";
 
+/** How long a page of a busy SFU meeting may take to load (Playwright's default is 30 s). */
+const NAVIGATION_TIMEOUT_MS = 90_000;
+
 const PORTS = { httpPorts: [8500, 8549], inspectorPorts: [9000, 9049], sfuPorts: [8400, 8449] } as const;
 
 /** `wrangler dev` (sfu meetings) with its local SFU; `vars` are added to the Worker's. */
@@ -68,6 +71,8 @@ export async function sfuPersonPage(
 ): Promise<Page> {
   const debug = process.env.MEETTIME_DEBUG === "1";
   const context = await browser.newContext({ locale: "en-GB", viewport: { width: 1280, height: 900 } });
+  // Loading or reloading the app while eight pages and the SFU share two cores can take longer than 30 s.
+  context.setDefaultNavigationTimeout(NAVIGATION_TIMEOUT_MS);
   await useSmallCamera(context);
   if (recordConnections || debug) await recordPeerConnections(context);
   const page = await context.newPage();
